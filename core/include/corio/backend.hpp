@@ -1,0 +1,39 @@
+// The interface between the scheduler core and what drives it (libuv, the browser, virtual
+// time). A backend keeps time, waits for a deadline or a wake-up or I/O, and can be woken
+// from any thread. It needs no change in the core to add one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace corio {
+
+class EventLoop;
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    // A short name for messages and tests: "libuv", "virtual_time", "browser".
+    virtual const char* name() const noexcept = 0;
+
+    // The loop starts (open) and stops (close) using this backend. A backend may be opened
+    // again after it was closed, by a later corio::run().
+    virtual void open(EventLoop& loop) = 0;
+    virtual void close() noexcept = 0;
+
+    // Monotonic time in nanoseconds; the zero point is the backend's own.
+    virtual std::int64_t now() noexcept = 0;
+
+    // Blocks until `deadline` (a now() value; detail::kNoDeadline: no limit) has passed, or
+    // wake() was called, or I/O completed; runs the I/O callbacks that are due.
+    virtual void wait(std::int64_t deadline) = 0;
+
+    // Runs the I/O callbacks that are due without blocking.
+    virtual void poll() = 0;
+
+    // Makes a blocked wait() return soon. Safe from any thread while the backend is open.
+    virtual void wake() noexcept = 0;
+};
+
+}  // namespace corio

@@ -1,0 +1,59 @@
+// `co_await task` and `co_await future`: wait in the future's FIFO waiter list. Cancelling
+// the awaiting task cancels what it awaits, as asyncio does (shield() is the way out).
+#pragma once
+
+#include "corio/detail/coroutine.hpp"
+#include "corio/detail/future_base.hpp"
+#include "corio/detail/promise_base.hpp"
+#include "corio/detail/task_base.hpp"
+#include "corio/event_loop.hpp"
+
+namespace corio::detail {
+
+[[noreturn]] void throw_empty_handle(const char* what);
+[[noreturn]] void throw_await_self(const TaskBase& t);
+[[noreturn]] void throw_other_loop();
+
+template <class T>
+class FutureAwaiter final : public Suspension, public FutureWaiter {
+public:
+    FutureAwaiter(FutureBase* f, ValueSlot<T>* slot) noexcept : f_(f), slot_(slot) {}
+    FutureAwaiter(const FutureAwaiter& o) noexcept : FutureWaiter(o), f_(o.f_), slot_(o.slot_) {}
+    ~FutureAwaiter() {
+        if (registered()) f_->remove_waiter(*this);
+    }
+
+    bool await_ready() const {
+        if (!f_) throw_empty_handle("co_await");
+        if (f_ == f_->loop().current_task_ptr()) throw_await_self(static_cast<const TaskBase&>(*f_));
+        return f_->done();
+    }
+    template <class P>
+    void await_suspend(coroutine_handle<P> h) {
+        TaskBase* task = task_of(h);
+        if (&task->loop() != &f_->loop()) throw_other_loop();
+        task_ = task;
+        h_ = h;
+        f_->add_waiter(*this);
+        task->suspend_on(*this);
+    }
+    T await_resume() {
+        if (task_) task_->resume_check(false);
+        f_->rethrow_if_failed();
+        if constexpr (std::is_void_v<T>)
+            return;
+        else
+            return slot_->get_value(false);
+    }
+
+    void on_future_done(FutureBase&) override { task_->wake(h_); }
+    bool cancel() override { return f_->cancel(task_->cancel_message()); }
+
+private:
+    FutureBase* f_;
+    ValueSlot<T>* slot_;
+    TaskBase* task_ = nullptr;
+    coroutine_handle<> h_;
+};
+
+}  // namespace corio::detail

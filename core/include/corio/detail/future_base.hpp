@@ -1,0 +1,179 @@
+// What tasks and futures share, as in asyncio where a Task is a Future: a reference count,
+// a state, the stored exception, the FIFO list of waiters woken on completion and the done
+// callbacks. Also the two small interfaces every suspending awaitable of the core uses.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "corio/detail/source_location.hpp"
+
+namespace corio {
+class EventLoop;
+}
+
+namespace corio::detail {
+
+class FutureBase;
+
+// What a suspended task is waiting on. Task::cancel() calls cancel() on it: the awaitable
+// unregisters and arranges for the task to resume with CancelledError, or hands the request
+// on (awaiting a task cancels that task). Returns false if the request was not taken.
+class Suspension {
+public:
+    virtual bool cancel() = 0;
+
+protected:
+    ~Suspension() = default;
+};
+
+// A node in a future's waiter list, woken once, in registration order, when it completes.
+class FutureWaiter {
+public:
+    virtual void on_future_done(FutureBase& f) = 0;
+    bool registered() const noexcept { return pprev_ != nullptr; }
+
+protected:
+    FutureWaiter() = default;
+    FutureWaiter(const FutureWaiter&) noexcept {}  // a copy is never registered
+    FutureWaiter& operator=(const FutureWaiter&) = delete;
+    ~FutureWaiter() = default;
+
+private:
+    friend class FutureBase;
+    FutureWaiter* next_ = nullptr;
+    FutureWaiter** pprev_ = nullptr;
+};
+
+enum class FutureState : std::uint8_t { pending, succeeded, failed, cancelled };
+
+// Rarely used parts, allocated on first use so that a plain task stays small.
+struct FutureExtra {
+    std::string cancel_message;
+    std::string name;
+    std::vector<std::function<void(FutureBase&)>> callbacks;
+};
+
+class FutureBase {
+public:
+    FutureBase(const FutureBase&) = delete;
+    FutureBase& operator=(const FutureBase&) = delete;
+
+    void ref() noexcept { ++refs_; }
+    void unref() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+    std::uint32_t refs() const noexcept { return refs_; }
+
+    EventLoop& loop() const noexcept { return *loop_; }
+    FutureState state() const noexcept { return state_; }
+    bool done() const noexcept { return state_ != FutureState::pending; }
+    bool cancelled() const noexcept { return state_ == FutureState::cancelled; }
+
+    // Future: completes it as cancelled. Task: asks it to cancel itself (asyncio's rules).
+    virtual bool cancel(std::string msg = {});
+
+    // asyncio's exception(): throws InvalidStateError while pending, CancelledError when
+    // cancelled; marks the exception as retrieved.
+    std::exception_ptr exception();
+    // For result() and awaiting: throws InvalidStateError while pending, rethrows the stored
+    // exception (CancelledError when cancelled); marks it retrieved.
+    void rethrow_if_failed();
+
+    void add_waiter(FutureWaiter& w) noexcept {
+        w.next_ = nullptr;
+        w.pprev_ = waiters_tail_;
+        *waiters_tail_ = &w;
+        waiters_tail_ = &w.next_;
+    }
+    void remove_waiter(FutureWaiter& w) noexcept {
+        if (!w.pprev_) return;
+        *w.pprev_ = w.next_;
+        if (w.next_)
+            w.next_->pprev_ = w.pprev_;
+        else
+            waiters_tail_ = w.pprev_;
+        w.pprev_ = nullptr;
+        w.next_ = nullptr;
+    }
+
+    // Scheduled with call_soon once done (at once if already done), in the order added.
+    void add_done_callback(std::function<void(FutureBase&)> cb);
+
+    FutureExtra& extra() {
+        if (!extra_) extra_ = std::make_unique<FutureExtra>();
+        return *extra_;
+    }
+    const FutureExtra* extra_if_any() const noexcept { return extra_.get(); }
+    bool exception_retrieved() const noexcept { return retrieved_; }
+    // The stored exception without asyncio's checks (empty while pending or after success).
+    const std::exception_ptr& stored_exception() const noexcept { return exception_; }
+    void mark_retrieved() noexcept { retrieved_ = true; }
+
+protected:
+    explicit FutureBase(EventLoop& loop) noexcept : loop_(&loop) {}
+    virtual ~FutureBase();
+
+    // Stores a failure (CancelledError makes the state `cancelled`); complete() then wakes
+    // the waiters and schedules the callbacks. For success: state_ = succeeded; complete().
+    void store_exception(std::exception_ptr e) noexcept;
+    void complete() noexcept;
+
+    std::uint32_t refs_ = 1;
+    FutureState state_ = FutureState::pending;
+    bool retrieved_ = false;
+    EventLoop* loop_;
+    FutureWaiter* waiters_ = nullptr;
+    FutureWaiter** waiters_tail_ = &waiters_;
+    std::exception_ptr exception_;
+    std::unique_ptr<FutureExtra> extra_;
+};
+
+// Storage for a future's value; `void` stores nothing.
+template <class T>
+class ValueSlot {
+public:
+    template <class U>
+    void set_value(U&& v) {
+        value_.emplace(std::forward<U>(v));
+    }
+    // Copies when T can be copied (several awaiters may ask). Moves the value out when the
+    // caller is its last reader (`consume`, e.g. gather of tasks it created) or T is move-only;
+    // a later read then throws InvalidStateError instead of seeing a moved-from value.
+    T get_value(bool consume) {
+        if constexpr (std::is_copy_constructible_v<T>) {
+            if (!consume) {
+                if (!value_) throw_moved_out();
+                return *value_;
+            }
+        }
+        if (!value_) throw_moved_out();
+        T v = std::move(*value_);
+        value_.reset();
+        return v;
+    }
+
+private:
+    [[noreturn]] static void throw_moved_out();
+    std::optional<T> value_;
+};
+
+template <>
+class ValueSlot<void> {
+public:
+    void get_value(bool) noexcept {}
+};
+
+[[noreturn]] void throw_value_moved_out();
+template <class T>
+void ValueSlot<T>::throw_moved_out() {
+    throw_value_moved_out();
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,91 @@
+// The untyped part of a task: its root coroutine, what it is suspended on, and asyncio's
+// cancellation state (must_cancel, the count of cancellation requests). The loop holds one
+// reference while the task is pending, so dropping every Task handle never kills a task.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "corio/detail/coroutine.hpp"
+#include "corio/detail/future_base.hpp"
+#include "corio/detail/source_location.hpp"
+#include "corio/errors.hpp"
+
+namespace corio::detail {
+
+class TaskBase : public FutureBase {
+public:
+    bool cancel(std::string msg = {}) override;
+    std::uint32_t cancelling() const noexcept { return num_cancels_; }
+    std::uint32_t uncancel() noexcept {
+        if (num_cancels_ > 0) --num_cancels_;
+        return num_cancels_;
+    }
+    std::uint64_t id() const noexcept { return id_; }
+    std::string name() const;
+    void set_name(std::string name) { extra().name = std::move(name); }
+    const SourceLocation& created_at() const noexcept { return created_at_; }
+    coroutine_handle<> root() const noexcept { return root_; }
+    Suspension* waiting_on() const noexcept { return waiting_on_; }
+
+    // --- used by the core's awaitables -------------------------------------------------
+    // In await_suspend: the task now waits on `s`. A cancellation requested while the task
+    // was running is delivered here, as asyncio does at the next suspension.
+    void suspend_on(Suspension& s) {
+        waiting_on_ = &s;
+        if (must_cancel_) [[unlikely]] {
+            if (s.cancel()) must_cancel_ = false;
+        }
+    }
+    // The awaited thing is ready (or took the cancellation): queue the task's next step.
+    inline void wake(coroutine_handle<> h);
+    // In await_resume after a real suspension: throws CancelledError if the awaitable took a
+    // cancellation (`delivered`) or one arrived after the task was woken.
+    void resume_check(bool delivered) {
+        if (delivered | must_cancel_) [[unlikely]] {
+            must_cancel_ = false;
+            throw make_cancelled_error();
+        }
+    }
+    CancelledError make_cancelled_error() const;
+    const std::string& cancel_message() const noexcept;
+
+    // --- used by the loop -------------------------------------------------------------
+    // First step: false if the task was cancelled before it started (then it is finished).
+    bool start() {
+        started_ = true;
+        if (must_cancel_) [[unlikely]] {
+            finish_unstarted();
+            return false;
+        }
+        return true;
+    }
+    bool started() const noexcept { return started_; }
+    // The root coroutine reached its end: take its result from the frame at `frame`.
+    virtual void finish_root(void* frame) noexcept = 0;
+    // The loop closes with this task still pending: destroy its frame (its destructors run).
+    void destroy_pending() noexcept;
+
+    TaskBase* prev_in_loop = nullptr;
+    TaskBase* next_in_loop = nullptr;
+
+protected:
+    TaskBase(EventLoop& loop, coroutine_handle<> root, std::uint64_t id, SourceLocation at) noexcept
+        : FutureBase(loop), root_(root), id_(id), created_at_(at) {}
+    ~TaskBase() override;
+    // The root frame is gone and the outcome stored: wake waiters, let the loop forget us.
+    void finish() noexcept;
+    void finish_unstarted() noexcept;
+
+    coroutine_handle<> root_;
+
+private:
+    Suspension* waiting_on_ = nullptr;
+    std::uint32_t num_cancels_ = 0;
+    bool must_cancel_ = false;
+    bool started_ = false;
+    std::uint64_t id_;
+    SourceLocation created_at_;
+};
+
+}  // namespace corio::detail

@@ -1,0 +1,221 @@
+// The event loop: a FIFO ready queue of task steps and callbacks, a timer heap, and a
+// backend that waits for time, wake-ups and I/O. Single-threaded; the only ways in from
+// other threads are call_soon_threadsafe() and what is built on it.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "corio/backend.hpp"
+#include "corio/detail/coroutine.hpp"
+#include "corio/detail/duration.hpp"
+#include "corio/detail/ready_queue.hpp"
+#include "corio/detail/task_base.hpp"
+#include "corio/detail/timer_heap.hpp"
+#include "corio/handle.hpp"
+
+namespace corio {
+
+template <class T>
+class Coro;
+template <class T>
+class Task;
+template <class T>
+class Future;
+
+// What the loop's exception handler receives, as asyncio's context dict.
+struct ExceptionContext {
+    std::string message;
+    std::exception_ptr exception;  // may be empty
+    Task<void>* task = nullptr;    // the task concerned, if any (valid during the call)
+};
+
+class EventLoop {
+public:
+    struct Options {
+        bool debug = false;
+        std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
+    };
+
+    EventLoop(std::shared_ptr<Backend> backend, Options options);
+    explicit EventLoop(std::shared_ptr<Backend> backend) : EventLoop(std::move(backend), Options{}) {}
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // --- asyncio's loop surface ---------------------------------------------------------
+    // The loop's clock in seconds (monotonic; virtual under the virtual-time backend).
+    double time() const noexcept { return static_cast<double>(backend_->now()) * 1e-9; }
+
+    template <class F>
+    Handle call_soon(F&& f) {
+        check_thread("call_soon");
+        auto* cb = new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f));
+        cb->ref();  // one for the queue, one for the handle
+        ready_.push({nullptr, static_cast<detail::Callback*>(cb)});
+        return Handle(cb);
+    }
+
+    template <class Rep, class Period, class F>
+    TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
+        check_thread("call_later");
+        return add_callback_timer(detail::deadline_after(clock_ns(), std::max<std::int64_t>(0, detail::to_ns(delay))),
+                                  new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
+    }
+
+    // `when` is in time()'s scale.
+    template <class F>
+    TimerHandle call_at(double when, F&& f) {
+        check_thread("call_at");
+        return add_callback_timer(static_cast<std::int64_t>(when * 1e9),
+                                  new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
+    }
+
+    // From any thread. Throws RuntimeError once the loop is closed.
+    template <class F>
+    void call_soon_threadsafe(F&& f) {
+        post_threadsafe(new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
+    }
+
+    template <class T>
+    Task<T> create_task(Coro<T> coro, std::string name = {});
+    template <class T = void>
+    Future<T> create_future();
+
+    bool get_debug() const noexcept { return debug_; }
+    void set_debug(bool on) noexcept;
+    std::chrono::nanoseconds slow_callback_duration() const noexcept { return slow_callback_; }
+    void set_slow_callback_duration(std::chrono::nanoseconds d) noexcept { slow_callback_ = d; }
+    bool is_running() const noexcept { return running_; }
+    bool is_closed() const noexcept { return closed_; }
+    Backend& backend() const noexcept { return *backend_; }
+
+    // Called for errors nobody can receive (a callback threw, a failed task was dropped).
+    void call_exception_handler(const ExceptionContext& context);
+    using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
+    void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+    void default_exception_handler(const ExceptionContext& context);
+
+    // --- running --------------------------------------------------------------------------
+    // Runs until `f` is done. The loop becomes this thread's running loop meanwhile.
+    void run_until_complete(detail::FutureBase& f);
+    // One iteration: wait for (or poll) I/O and timers, then run what was ready at its start.
+    void run_once();
+    // Cancels every pending task and runs until all have finished (asyncio.run's shutdown).
+    void cancel_all_tasks();
+    // Destroys tasks still pending (logging each), releases the backend. Idempotent.
+    void close();
+    std::size_t pending_task_count() const noexcept { return task_count_; }
+    // Work in flight outside the loop (to_thread jobs) that will wake it when done. The
+    // virtual-time backend does not jump the clock while there is any.
+    void begin_external_work() noexcept { ++external_work_; }
+    void end_external_work() noexcept { --external_work_; }
+    std::size_t external_work() const noexcept { return external_work_; }
+    detail::TaskBase* first_task() const noexcept { return tasks_head_; }
+
+    // --- scheduler interface of the core's awaitables (not for application code) ----------
+    std::int64_t clock_ns() const noexcept { return backend_->now(); }
+    void schedule(detail::TaskBase* t, detail::coroutine_handle<> h) { ready_.push({t, h.address()}); }
+    void set_next(detail::coroutine_handle<> h) noexcept { next_ = h; }
+    void add_timer(detail::TimerNode& n, std::int64_t deadline) { timers_.push(n, deadline); }
+    void remove_timer(detail::TimerNode& n) noexcept { timers_.remove(n); }
+    void schedule_callback(detail::Callback* cb) { ready_.push({nullptr, cb}); }
+    detail::TaskBase* current_task_ptr() const noexcept { return current_; }
+    std::uint64_t next_task_id() noexcept { return ++task_ids_; }
+    void link_task(detail::TaskBase* t) noexcept {
+        t->next_in_loop = tasks_head_;
+        if (tasks_head_) tasks_head_->prev_in_loop = t;
+        tasks_head_ = t;
+        ++task_count_;
+    }
+    void unlink_task(detail::TaskBase* t) noexcept {
+        if (t->prev_in_loop)
+            t->prev_in_loop->next_in_loop = t->next_in_loop;
+        else
+            tasks_head_ = t->next_in_loop;
+        if (t->next_in_loop) t->next_in_loop->prev_in_loop = t->prev_in_loop;
+        t->prev_in_loop = t->next_in_loop = nullptr;
+        --task_count_;
+    }
+    // Raises RuntimeError when called from a thread other than the loop's (debug mode only).
+    void check_thread(const char* what) const {
+        if (debug_) [[unlikely]]
+            check_thread_slow(what);
+    }
+
+private:
+    TimerHandle add_callback_timer(std::int64_t deadline, detail::Callback* cb);
+    void post_threadsafe(detail::Callback* cb);
+    void check_thread_slow(const char* what) const;
+    void after_io();
+    void drain_inbox();
+    void run_ready(std::size_t n);
+    void run_item(detail::ReadyItem item);
+    void run_item_instrumented(detail::ReadyItem item);
+    void step(detail::TaskBase* t, void* frame) {
+        current_ = t;
+        if (t->started() || t->start()) {
+            detail::coroutine_handle<>::from_address(frame).resume();
+            // The trampoline: coroutines hand control to a child or back to their parent
+            // through next_ instead of resuming it inside their own stack frame, so a long
+            // chain of synchronously completing awaits never grows the stack.
+            while (next_) {
+                auto n = next_;
+                next_ = nullptr;
+                n.resume();
+            }
+        }
+        current_ = nullptr;
+    }
+
+    std::shared_ptr<Backend> backend_;
+    detail::ReadyQueue ready_;
+    detail::TimerHeap timers_;
+    detail::coroutine_handle<> next_;
+    detail::TaskBase* current_ = nullptr;
+    detail::TaskBase* tasks_head_ = nullptr;
+    std::size_t task_count_ = 0;
+    std::uint64_t task_ids_ = 0;
+    std::size_t steps_since_io_ = 0;
+    std::size_t external_work_ = 0;
+    bool debug_ = false;
+    bool instrumented_ = false;  // debug or tracing: the slow path of run_item
+    bool running_ = false;
+    bool closed_ = false;
+    std::chrono::nanoseconds slow_callback_;
+    std::thread::id thread_;
+    ExceptionHandler exception_handler_;
+
+    // call_soon_threadsafe's inbox; `closed` makes late posts fail instead of touching a
+    // backend that is gone.
+    std::mutex inbox_mutex_;
+    std::vector<detail::Callback*> inbox_;
+    bool inbox_closed_ = false;
+    std::atomic<bool> inbox_pending_{false};
+};
+
+// The loop running on this thread; RuntimeError when there is none.
+EventLoop& get_running_loop();
+
+namespace detail {
+EventLoop* running_loop() noexcept;
+void set_running_loop(EventLoop* loop) noexcept;
+
+inline void TaskBase::wake(coroutine_handle<> h) {
+    waiting_on_ = nullptr;
+    loop_->schedule(this, h);
+}
+}  // namespace detail
+
+}  // namespace corio

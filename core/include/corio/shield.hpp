@@ -1,0 +1,73 @@
+// shield(task): await a task without passing your cancellation on to it. The awaiter gets
+// CancelledError at once; the task runs on (the loop keeps it alive).
+#pragma once
+
+#include "corio/coro.hpp"
+#include "corio/detail/future_base.hpp"
+#include "corio/detail/promise_base.hpp"
+#include "corio/detail/task_base.hpp"
+#include "corio/future.hpp"
+#include "corio/task.hpp"
+
+namespace corio {
+
+namespace detail {
+
+template <class H>  // Task<T> or Future<T>
+class ShieldAwaiter final : public Suspension, public FutureWaiter {
+public:
+    explicit ShieldAwaiter(H inner) : inner_(std::move(inner)) {
+        if (!inner_.base()) throw_empty_handle("shield");
+    }
+    ShieldAwaiter(ShieldAwaiter&& o) noexcept : FutureWaiter(), inner_(o.inner_) {}
+    ~ShieldAwaiter() {
+        if (registered()) inner_.base()->remove_waiter(*this);
+    }
+
+    bool await_ready() const noexcept { return inner_.done(); }
+    template <class P>
+    void await_suspend(coroutine_handle<P> h) {
+        parent_ = task_of(h);
+        h_ = h;
+        inner_.base()->add_waiter(*this);
+        parent_->suspend_on(*this);
+    }
+    auto await_resume() {
+        if (parent_) parent_->resume_check(cancelled_);
+        return inner_.result();
+    }
+
+    void on_future_done(FutureBase&) override { parent_->wake(h_); }
+    bool cancel() override {
+        inner_.base()->remove_waiter(*this);
+        cancelled_ = true;
+        // Nobody awaits the inner work any more: do not report its failure as unretrieved.
+        inner_.base()->add_done_callback([](FutureBase& f) { f.mark_retrieved(); });
+        parent_->wake(h_);
+        return true;
+    }
+
+private:
+    H inner_;
+    TaskBase* parent_ = nullptr;
+    coroutine_handle<> h_;
+    bool cancelled_ = false;
+};
+
+}  // namespace detail
+
+template <class T>
+detail::ShieldAwaiter<Task<T>> shield(Task<T> task) {
+    return detail::ShieldAwaiter<Task<T>>(std::move(task));
+}
+template <class T>
+detail::ShieldAwaiter<Future<T>> shield(Future<T> future) {
+    return detail::ShieldAwaiter<Future<T>>(std::move(future));
+}
+// The coroutine becomes a task first, so that it outlives the cancelled awaiter.
+template <class T>
+detail::ShieldAwaiter<Task<T>> shield(Coro<T> coro) {
+    return shield(create_task(std::move(coro)));
+}
+
+}  // namespace corio

@@ -1,0 +1,137 @@
+// task_group(body): asyncio.TaskGroup. The body runs in the current task and starts children
+// with tg.create_task(); task_group returns when every child is done. The first failure
+// cancels the body and the other children; then an ExceptionGroup holding every failure is
+// thrown. A cancellation from outside cancels the children, waits for them, and travels on.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "corio/coro.hpp"
+#include "corio/detail/future_base.hpp"
+#include "corio/detail/task_base.hpp"
+#include "corio/errors.hpp"
+#include "corio/task.hpp"
+
+namespace corio {
+
+class TaskGroup;
+
+namespace detail {
+TaskBase& current_task_ref(const char* what);
+}
+
+class TaskGroup {
+public:
+    TaskGroup(const TaskGroup&) = delete;
+    TaskGroup& operator=(const TaskGroup&) = delete;
+
+    // Starts `coro` as a child. RuntimeError once the group is finished or shutting down
+    // (after a failure); the coroutine is then not started.
+    template <class T>
+    Task<T> create_task(Coro<T> coro, std::string name = {}) {
+        check_open(coro.function_name());
+        Task<T> task = parent_.loop().create_task(std::move(coro), std::move(name));
+        adopt(*task.base());
+        return task;
+    }
+
+    // The callable itself, kept alive as long as the child runs (see corio::create_task).
+    template <detail::coro_factory F>
+    auto create_task(F factory, std::string name = {}) {
+        return create_task(detail::call_owned(std::move(factory)), std::move(name));
+    }
+
+    // The children still running.
+    std::size_t size() const noexcept { return pending_; }
+
+    // --- used by task_group() ------------------------------------------------------------
+    explicit TaskGroup(detail::TaskBase& parent) noexcept : parent_(parent) {}
+    ~TaskGroup();
+    // asyncio's __aexit__: `body_error` is how the body ended (empty: normally). Waits for
+    // every child, then throws what asyncio would (ExceptionGroup, CancelledError) or returns.
+    struct Exit;
+    Exit exit(std::exception_ptr body_error);
+
+private:
+    struct Child final : detail::FutureWaiter {
+        Child(TaskGroup& g, detail::TaskBase& t) : group(g), task(detail::task_handle<void>(&t)) {}
+        void on_future_done(detail::FutureBase&) override { group.on_child_done(*this); }
+        TaskGroup& group;
+        Task<> task;
+    };
+
+    void check_open(const char* function);
+    void adopt(detail::TaskBase& t);
+    void on_child_done(Child& c);
+    void abort();
+
+    detail::TaskBase& parent_;
+    std::vector<std::unique_ptr<Child>> children_;
+    std::size_t pending_ = 0;
+    std::vector<std::exception_ptr> errors_;
+    bool aborting_ = false;
+    bool exiting_ = false;
+    bool finished_ = false;
+    bool parent_cancel_requested_ = false;
+    bool propagate_cancellation_ = false;
+    std::exception_ptr pending_body_error_;
+    Exit* exit_waiter_ = nullptr;
+    friend struct Exit;
+};
+
+// Waits until the group's children are done. Cancellation of the waiting task does not
+// interrupt the wait: it cancels the children (if not already) and is remembered.
+struct TaskGroup::Exit final : detail::Suspension {
+    explicit Exit(TaskGroup& g) noexcept : group(g) {}
+    Exit(const Exit& o) noexcept : group(o.group) {}
+    ~Exit() {
+        if (group.exit_waiter_ == this) group.exit_waiter_ = nullptr;
+    }
+    bool await_ready() const noexcept { return group.pending_ == 0; }
+    template <class P>
+    void await_suspend(detail::coroutine_handle<P> h) {
+        h_ = h;
+        group.exit_waiter_ = this;
+        detail::task_of(h)->suspend_on(*this);
+    }
+    void await_resume();  // throws what the group ends with
+    bool cancel() override;
+    void wake();
+
+    TaskGroup& group;
+    detail::coroutine_handle<> h_;
+};
+
+namespace detail {
+template <class F>
+using task_group_result_t = typename std::invoke_result_t<F&, TaskGroup&>::value_type;
+}
+
+// co_await task_group([&](TaskGroup& tg) -> Coro<> { tg.create_task(work()); ... });
+// The body may return a value (Coro<R>): task_group then returns it.
+template <class F>
+Coro<detail::task_group_result_t<F>> task_group(F body) {
+    using R = detail::task_group_result_t<F>;
+    TaskGroup group(detail::current_task_ref("task_group()"));
+    std::exception_ptr body_error;
+    std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
+    try {
+        if constexpr (std::is_void_v<R>)
+            co_await body(group);
+        else
+            result.emplace(co_await body(group));
+    } catch (...) {
+        body_error = std::current_exception();
+    }
+    co_await group.exit(body_error);
+    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+}
+
+}  // namespace corio

@@ -1,0 +1,293 @@
+// The loop's run cycle: wait or poll the backend, fire due timers, then run exactly the
+// items that were ready when the iteration began (asyncio's rule: what they schedule runs
+// next iteration, so sleep(0) lets every other ready task run once).
+#include "corio/event_loop.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "corio/coro.hpp"
+#include "corio/log.hpp"
+#include "corio/task.hpp"
+
+namespace corio {
+
+namespace {
+thread_local EventLoop* t_running_loop = nullptr;
+
+// Polling the backend costs a system call; between polls the loop runs at most this many
+// steps, so a busy ready queue neither starves I/O and timers nor pays a syscall per step.
+constexpr std::size_t kStepsBetweenPolls = 64;
+
+std::string describe_task(const detail::TaskBase& t) {
+    return fmt::format("<Task name='{}' coro={} created at {}:{}>", t.name(), t.created_at().function,
+                       t.created_at().file, t.created_at().line);
+}
+}  // namespace
+
+namespace detail {
+EventLoop* running_loop() noexcept { return t_running_loop; }
+void set_running_loop(EventLoop* loop) noexcept { t_running_loop = loop; }
+
+TaskBase& current_task_ref(const char* what) {
+    EventLoop* loop = t_running_loop;
+    TaskBase* t = loop ? loop->current_task_ptr() : nullptr;
+    if (!t) throw RuntimeError(fmt::format("{} must be awaited inside a task", what));
+    return *t;
+}
+
+void report_never_awaited(const PromiseBase& p) noexcept {
+    try {
+        log_line(fmt::format("RuntimeWarning: coroutine '{}' was never awaited (created at {}:{})", p.function_,
+                             p.file_, p.line_));
+    } catch (...) {
+    }
+}
+}  // namespace detail
+
+EventLoop& get_running_loop() {
+    if (!t_running_loop) throw RuntimeError("no running event loop: call this inside a coroutine run by corio::run()");
+    return *t_running_loop;
+}
+
+Task<> current_task() noexcept {
+    EventLoop* loop = t_running_loop;
+    return loop ? detail::task_handle<void>(loop->current_task_ptr()) : Task<>{};
+}
+
+std::vector<Task<>> all_tasks() {
+    std::vector<Task<>> out;
+    for (detail::TaskBase* t = get_running_loop().first_task(); t; t = t->next_in_loop)
+        out.push_back(detail::task_handle<void>(t));
+    return out;
+}
+
+namespace detail {
+void Callback::fire() { loop_->schedule_callback(this); }
+
+void Callback::cancel() noexcept {
+    if (cancelled_) return;
+    cancelled_ = true;
+    if (armed()) {
+        loop_->remove_timer(*this);
+        unref();  // the timer heap's reference
+    }
+}
+}  // namespace detail
+
+EventLoop::EventLoop(std::shared_ptr<Backend> backend, Options options)
+    : backend_(std::move(backend)), slow_callback_(options.slow_callback_duration) {
+    if (!backend_) throw ValueError("EventLoop needs a backend (corio::backends::libuv() or virtual_time())");
+    set_debug(options.debug);
+    thread_ = std::this_thread::get_id();
+    backend_->open(*this);
+}
+
+EventLoop::~EventLoop() {
+    try {
+        close();
+    } catch (...) {
+        // close() throws only while running, which a destroyed loop cannot be.
+    }
+}
+
+void EventLoop::set_debug(bool on) noexcept {
+    debug_ = on;
+    instrumented_ = on;
+}
+
+void EventLoop::check_thread_slow(const char* what) const {
+    if (running_ && std::this_thread::get_id() != thread_)
+        throw RuntimeError(fmt::format("{}() called from a thread other than the event loop's; "
+                                       "use call_soon_threadsafe() from other threads",
+                                       what));
+}
+
+TimerHandle EventLoop::add_callback_timer(std::int64_t deadline, detail::Callback* cb) {
+    if (closed_) {
+        cb->unref();
+        throw RuntimeError("the event loop is closed");
+    }
+    cb->ref();  // the handle's; the heap keeps the first
+    timers_.push(*cb, deadline);
+    return TimerHandle(cb, static_cast<double>(deadline) * 1e-9);
+}
+
+void EventLoop::post_threadsafe(detail::Callback* cb) {
+    std::lock_guard lock(inbox_mutex_);
+    if (inbox_closed_) {
+        cb->unref();
+        throw RuntimeError("call_soon_threadsafe(): the event loop is closed");
+    }
+    inbox_.push_back(cb);
+    inbox_pending_.store(true, std::memory_order_release);
+    backend_->wake();  // under the lock: close() cannot release the backend in between
+}
+
+void EventLoop::drain_inbox() {
+    std::vector<detail::Callback*> items;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        items.swap(inbox_);
+        inbox_pending_.store(false, std::memory_order_relaxed);
+    }
+    for (auto* cb : items) ready_.push({nullptr, cb});
+}
+
+void EventLoop::after_io() {
+    steps_since_io_ = 0;
+    if (inbox_pending_.load(std::memory_order_acquire)) drain_inbox();
+    if (timers_.empty()) return;
+    const std::int64_t now = backend_->now();
+    while (!timers_.empty() && timers_.top()->deadline() <= now) timers_.pop()->fire();
+}
+
+void EventLoop::run_once() {
+    if (ready_.empty()) {
+        backend_->wait(timers_.next_deadline());
+        after_io();
+    } else if (steps_since_io_ >= kStepsBetweenPolls) {
+        backend_->poll();
+        after_io();
+    }
+    const std::size_t n = ready_.size();
+    steps_since_io_ += n;
+    run_ready(n);
+}
+
+void EventLoop::run_ready(std::size_t n) {
+    if (instrumented_) [[unlikely]] {
+        while (n--) run_item_instrumented(ready_.pop());
+        return;
+    }
+    while (n--) run_item(ready_.pop());
+}
+
+void EventLoop::run_item(detail::ReadyItem item) {
+    if (item.task) {
+        step(item.task, item.target);
+        return;
+    }
+    auto* cb = static_cast<detail::Callback*>(item.target);
+    if (!cb->cancelled()) {
+        try {
+            cb->invoke();
+        } catch (...) {
+            call_exception_handler(ExceptionContext{"Exception in callback", std::current_exception(), nullptr});
+        }
+    }
+    cb->unref();
+}
+
+void EventLoop::run_item_instrumented(detail::ReadyItem item) {
+    // Keep the task alive for the report even if this step finishes and releases it.
+    Task<> task = detail::task_handle<void>(item.task);
+    const auto start = std::chrono::steady_clock::now();
+    run_item(item);
+    const auto took = std::chrono::steady_clock::now() - start;
+    if (debug_ && took > slow_callback_) {
+        const double seconds = std::chrono::duration<double>(took).count();
+        if (item.task)
+            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task), seconds));
+        else
+            detail::log_line(fmt::format("Executing <Callback> took {:.3f} seconds", seconds));
+    }
+}
+
+namespace {
+// Makes `loop` this thread's running loop for the scope; refuses nesting.
+class RunningScope {
+public:
+    RunningScope(EventLoop& loop, bool& running) : running_(running) {
+        if (loop.is_closed()) throw RuntimeError("the event loop is closed");
+        if (running) throw RuntimeError("this event loop is already running");
+        if (detail::running_loop())
+            throw RuntimeError("cannot run an event loop while another loop is running on this thread");
+        running = true;
+        detail::set_running_loop(&loop);
+    }
+    ~RunningScope() {
+        running_ = false;
+        detail::set_running_loop(nullptr);
+    }
+
+private:
+    bool& running_;
+};
+}  // namespace
+
+void EventLoop::run_until_complete(detail::FutureBase& f) {
+    RunningScope scope(*this, running_);
+    thread_ = std::this_thread::get_id();
+    while (!f.done()) run_once();
+}
+
+void EventLoop::cancel_all_tasks() {
+    RunningScope scope(*this, running_);
+    // Tasks created while others are being cancelled are cancelled in the next round.
+    while (tasks_head_) {
+        std::vector<Task<>> pending;
+        for (detail::TaskBase* t = tasks_head_; t; t = t->next_in_loop) pending.push_back(detail::task_handle<void>(t));
+        for (auto& t : pending) t.cancel();
+        for (auto& t : pending)
+            while (!t.done()) run_once();
+        for (auto& t : pending) {
+            if (t.cancelled()) continue;
+            if (auto e = t.exception()) {
+                ExceptionContext ctx{"unhandled exception during corio::run() shutdown", e, &t};
+                call_exception_handler(ctx);
+            }
+        }
+    }
+}
+
+void EventLoop::close() {
+    if (closed_) return;
+    if (running_) throw RuntimeError("cannot close a running event loop");
+    // Destroying a frame runs its destructors, which may wake or create other tasks.
+    while (tasks_head_) {
+        detail::TaskBase* t = tasks_head_;
+        detail::log_line(fmt::format("Task was destroyed but it is pending! task: {}", describe_task(*t)));
+        t->destroy_pending();
+    }
+    while (!ready_.empty()) {
+        auto item = ready_.pop();
+        if (!item.task) static_cast<detail::Callback*>(item.target)->unref();
+    }
+    while (!timers_.empty()) {
+        detail::TimerNode* n = timers_.pop();
+        if (auto* cb = dynamic_cast<detail::Callback*>(n)) cb->unref();
+    }
+    std::vector<detail::Callback*> late;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_closed_ = true;
+        late.swap(inbox_);
+    }
+    for (auto* cb : late) cb->unref();
+    closed_ = true;
+    backend_->close();
+}
+
+void EventLoop::call_exception_handler(const ExceptionContext& context) {
+    if (exception_handler_) {
+        try {
+            exception_handler_(*this, context);
+            return;
+        } catch (...) {
+            detail::log_line(fmt::format("Unhandled error in exception handler: {}",
+                                         detail::describe(std::current_exception())));
+        }
+    }
+    default_exception_handler(context);
+}
+
+void EventLoop::default_exception_handler(const ExceptionContext& context) {
+    std::string line = context.message;
+    if (context.task && *context.task) line += fmt::format("\ntask: {}", describe_task(*context.task->base()));
+    if (context.exception) line += fmt::format("\nexception: {}", detail::describe(context.exception));
+    detail::log_line(line);
+}
+
+}  // namespace corio

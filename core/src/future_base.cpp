@@ -1,0 +1,141 @@
+// FutureBase and TaskBase: completion, waking in FIFO order, done callbacks, asyncio's
+// cancellation bookkeeping, and the diagnostics tied to a future's life.
+#include <fmt/format.h>
+
+#include "corio/coro.hpp"
+#include "corio/detail/future_base.hpp"
+#include "corio/detail/task_base.hpp"
+#include "corio/event_loop.hpp"
+#include "corio/log.hpp"
+#include "corio/task.hpp"
+
+namespace corio::detail {
+
+namespace {
+// Keeps a future alive until a scheduled callback has run (or was dropped unrun).
+struct FutureRef {
+    FutureBase* f;
+    explicit FutureRef(FutureBase* fb) noexcept : f(fb) { f->ref(); }
+    FutureRef(FutureRef&& o) noexcept : f(std::exchange(o.f, nullptr)) {}
+    FutureRef(const FutureRef&) = delete;
+    ~FutureRef() {
+        if (f) f->unref();
+    }
+};
+
+void schedule_done_callback(EventLoop& loop, FutureBase& f, std::function<void(FutureBase&)> cb) {
+    loop.call_soon([ref = FutureRef(&f), cb = std::move(cb)]() mutable { cb(*ref.f); });
+}
+}  // namespace
+
+FutureBase::~FutureBase() {
+    if (state_ == FutureState::failed && !retrieved_) {
+        std::string msg = fmt::format("{} exception was never retrieved: {}",
+                                      dynamic_cast<TaskBase*>(this) ? "Task" : "Future", describe(exception_));
+        if (auto* t = dynamic_cast<TaskBase*>(this))
+            msg = fmt::format("Task exception was never retrieved: task '{}' (created at {}:{}) failed: {}", t->name(),
+                              t->created_at().file, t->created_at().line, describe(exception_));
+        // The loop may be gone when the last handle dies after run(); use it only if it runs here.
+        if (running_loop() == loop_)
+            loop_->call_exception_handler(ExceptionContext{msg, exception_, nullptr});
+        else
+            log_line(msg);
+    }
+}
+
+bool FutureBase::cancel(std::string msg) {
+    if (done()) return false;
+    store_exception(std::make_exception_ptr(CancelledError(std::move(msg))));
+    complete();
+    return true;
+}
+
+std::exception_ptr FutureBase::exception() {
+    if (!done()) throw InvalidStateError("exception() called before the Task/Future is done: await it first");
+    retrieved_ = true;
+    if (state_ == FutureState::cancelled) std::rethrow_exception(exception_);
+    return exception_;
+}
+
+void FutureBase::rethrow_if_failed() {
+    if (!done()) throw InvalidStateError("result() called before the Task/Future is done: await it first");
+    retrieved_ = true;
+    if (exception_) std::rethrow_exception(exception_);
+}
+
+void FutureBase::add_done_callback(std::function<void(FutureBase&)> cb) {
+    if (done())
+        schedule_done_callback(*loop_, *this, std::move(cb));
+    else
+        extra().callbacks.push_back(std::move(cb));
+}
+
+void FutureBase::store_exception(std::exception_ptr e) noexcept {
+    state_ = is_cancellation(e) ? FutureState::cancelled : FutureState::failed;
+    exception_ = std::move(e);
+}
+
+void FutureBase::complete() noexcept {
+    while (FutureWaiter* w = waiters_) {
+        remove_waiter(*w);
+        w->on_future_done(*this);
+    }
+    if (extra_ && !extra_->callbacks.empty()) {
+        auto callbacks = std::move(extra_->callbacks);
+        extra_->callbacks.clear();
+        for (auto& cb : callbacks) schedule_done_callback(*loop_, *this, std::move(cb));
+    }
+}
+
+TaskBase::~TaskBase() {
+    if (root_) root_.destroy();
+}
+
+std::string TaskBase::name() const {
+    if (extra_ && !extra_->name.empty()) return extra_->name;
+    return fmt::format("Task-{}", id_);
+}
+
+const std::string& TaskBase::cancel_message() const noexcept {
+    static const std::string empty;
+    return extra_ ? extra_->cancel_message : empty;
+}
+
+CancelledError TaskBase::make_cancelled_error() const { return CancelledError(cancel_message()); }
+
+bool TaskBase::cancel(std::string msg) {
+    if (done()) return false;
+    ++num_cancels_;
+    if (!msg.empty() || extra_) extra().cancel_message = std::move(msg);
+    if (waiting_on_ && waiting_on_->cancel()) return true;
+    must_cancel_ = true;
+    return true;
+}
+
+void TaskBase::finish() noexcept {
+    loop_->unlink_task(this);
+    complete();
+    unref();  // the loop's reference
+}
+
+void TaskBase::finish_unstarted() noexcept {
+    must_cancel_ = false;
+    auto r = std::exchange(root_, {});
+    r.destroy();
+    store_exception(std::make_exception_ptr(make_cancelled_error()));
+    finish();
+}
+
+void TaskBase::destroy_pending() noexcept {
+    ref();
+    if (auto r = std::exchange(root_, {})) r.destroy();
+    waiting_on_ = nullptr;
+    if (!done()) {
+        store_exception(std::make_exception_ptr(CancelledError("Task was destroyed but it is pending")));
+        retrieved_ = true;
+        finish();
+    }
+    unref();
+}
+
+}  // namespace corio::detail

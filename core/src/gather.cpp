@@ -1,0 +1,65 @@
+// gather's bookkeeping, shared by the tuple and vector shapes: asyncio's _GatheringFuture,
+// except that the first failure cancels the siblings and waits for them (see gather.hpp).
+#include "corio/gather.hpp"
+
+namespace corio::detail {
+
+bool GatherBase::ready() {
+    remaining_ = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+        TaskBase& t = *children_[i].task;
+        if (t.done())
+            note_result(t);
+        else
+            ++remaining_;
+    }
+    return remaining_ == 0;
+}
+
+void GatherBase::suspend(TaskBase* parent, coroutine_handle<> h) {
+    parent_ = parent;
+    h_ = h;
+    for (std::size_t i = 0; i < n_; ++i)
+        if (!children_[i].task->done()) children_[i].task->add_waiter(children_[i]);
+    parent->suspend_on(*this);
+}
+
+void GatherBase::child_done(Child& c) {
+    note_result(*c.task);
+    if (--remaining_ == 0) parent_->wake(h_);
+}
+
+void GatherBase::note_result(TaskBase& t) {
+    if (t.state() == FutureState::succeeded) return;
+    t.mark_retrieved();  // gather answers for every child's exception
+    if (return_exceptions_ || first_error_) return;
+    first_error_ = t.stored_exception();
+    cancel_pending({});
+}
+
+void GatherBase::cancel_pending(const std::string& msg) {
+    for (std::size_t i = 0; i < n_; ++i)
+        if (!children_[i].task->done()) children_[i].task->cancel(msg);
+}
+
+bool GatherBase::cancel() {
+    // The awaiting task is being cancelled: cancel every child and keep waiting for them.
+    bool any = false;
+    for (std::size_t i = 0; i < n_; ++i)
+        if (children_[i].task->cancel(parent_->cancel_message())) any = true;
+    if (any) cancel_requested_ = true;
+    return any;
+}
+
+void GatherBase::check_resume() {
+    if (parent_) parent_->resume_check(false);
+    if (cancel_requested_) throw parent_->make_cancelled_error();
+    if (first_error_) std::rethrow_exception(first_error_);
+}
+
+void GatherBase::unregister() noexcept {
+    for (std::size_t i = 0; i < n_; ++i)
+        if (children_[i].registered()) children_[i].task->remove_waiter(children_[i]);
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,33 @@
+// corio::run's loop lifetime: refuse nesting, pick the backend and debug settings, run the
+// main task, cancel leftovers, close.
+#include "corio/run.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace corio::detail {
+
+namespace {
+bool env_flag(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+}  // namespace
+
+Runner::Runner(RunOptions options) {
+    if (running_loop()) throw RuntimeError("corio::run() cannot be called from a running event loop");
+    std::shared_ptr<Backend> backend = options.backend ? std::move(options.backend) : default_backend();
+    EventLoop::Options loop_options;
+    loop_options.debug = options.debug || env_flag("CORIO_DEBUG");
+    loop_options.slow_callback_duration = options.slow_callback_duration;
+    loop_ = std::make_unique<EventLoop>(std::move(backend), loop_options);
+}
+
+Runner::~Runner() { loop_->close(); }
+
+void Runner::run(FutureBase& main) {
+    loop_->run_until_complete(main);
+    loop_->cancel_all_tasks();
+}
+
+}  // namespace corio::detail

@@ -2,6 +2,7 @@
 // templates stay small and the messages are formatted in one place.
 #include <fmt/format.h>
 
+#include "corio/async_generator.hpp"
 #include "corio/coro.hpp"
 #include "corio/detail/timeout_scope.hpp"
 #include "corio/detail/future_awaiter.hpp"
@@ -82,6 +83,14 @@ void throw_bad_create_task(bool empty, const char* function) {
 
 void throw_timeout(std::int64_t ns) {
     throw TimeoutError(fmt::format("wait_for() timed out after {:.3f} s", static_cast<double>(ns) * 1e-9));
+}
+
+void throw_generator_running(const char* what) {
+    throw RuntimeError(fmt::format("AsyncGenerator::{}: the generator is already running (another task is inside it)", what));
+}
+
+void throw_generator_ignored_exit() {
+    throw RuntimeError("async generator ignored GeneratorExit: it yielded again after aclose()");
 }
 
 void throw_future_done(const char* what) {

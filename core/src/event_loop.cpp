@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "corio/coro.hpp"
+#include "corio/detail/thread_pool.hpp"
 #include "corio/log.hpp"
 #include "corio/task.hpp"
 
@@ -242,9 +243,56 @@ void EventLoop::cancel_all_tasks() {
     }
 }
 
+void EventLoop::run_in_thread(ThreadJob& job) {
+    if (closed_) throw RuntimeError("the event loop is closed");
+    ++external_work_;
+    if (backend_->submit(job)) return;
+    if (!pool_) pool_ = std::make_unique<detail::ThreadPool>(*this);
+    pool_->submit(job);
+}
+
+void EventLoop::finish_thread_job(ThreadJob& job) noexcept {
+    --external_work_;
+    job.complete();
+}
+
+void EventLoop::shutdown_asyncgens() {
+    RunningScope scope(*this, running_);
+    while (!asyncgens_.empty()) {
+        std::vector<Task<>> closers;
+        while (detail::AsyncGenHook* g = asyncgens_.front()) {
+            g->unhook();
+            closers.push_back(create_task(g->finalize()));
+        }
+        for (auto& t : closers)
+            while (!t.done()) run_once();
+        for (auto& t : closers) {
+            if (t.cancelled()) continue;
+            if (auto e = t.exception()) {
+                ExceptionContext ctx{"an error occurred during closing of an asynchronous generator", e, &t};
+                call_exception_handler(ctx);
+            }
+        }
+    }
+}
+
+void EventLoop::wait_for_thread_jobs() {
+    if (external_work_ == 0) return;
+    RunningScope scope(*this, running_);
+    while (external_work_ > 0) run_once();
+}
+
 void EventLoop::close() {
     if (closed_) return;
     if (running_) throw RuntimeError("cannot close a running event loop");
+    // Jobs still running on worker threads will post back to this loop: let them land.
+    try {
+        wait_for_thread_jobs();
+    } catch (...) {
+        detail::log_line("error while waiting for to_thread jobs during close(): " +
+                         detail::describe(std::current_exception()));
+    }
+    pool_.reset();
     // Destroying a frame runs its destructors, which may wake or create other tasks.
     while (tasks_head_) {
         detail::TaskBase* t = tasks_head_;
@@ -266,6 +314,7 @@ void EventLoop::close() {
         late.swap(inbox_);
     }
     for (auto* cb : late) cb->unref();
+    while (detail::AsyncGenHook* g = asyncgens_.front()) g->unhook();
     closed_ = true;
     backend_->close();
 }

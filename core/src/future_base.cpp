@@ -76,10 +76,7 @@ void FutureBase::store_exception(std::exception_ptr e) noexcept {
 }
 
 void FutureBase::complete() noexcept {
-    while (FutureWaiter* w = waiters_) {
-        remove_waiter(*w);
-        w->on_future_done(*this);
-    }
+    while (FutureWaiter* w = waiters_.pop_front()) w->on_future_done(*this);
     if (extra_ && !extra_->callbacks.empty()) {
         auto callbacks = std::move(extra_->callbacks);
         extra_->callbacks.clear();

@@ -28,6 +28,8 @@ Runner::~Runner() { loop_->close(); }
 void Runner::run(FutureBase& main) {
     loop_->run_until_complete(main);
     loop_->cancel_all_tasks();
+    loop_->shutdown_asyncgens();
+    loop_->wait_for_thread_jobs();
 }
 
 }  // namespace corio::detail

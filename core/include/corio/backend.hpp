@@ -10,6 +10,17 @@ namespace corio {
 
 class EventLoop;
 
+// A blocking call to make off the loop's thread (to_thread). run() happens on a worker
+// thread; the backend then calls EventLoop::finish_thread_job(job) on the loop's thread.
+class ThreadJob {
+public:
+    virtual void run() noexcept = 0;
+    virtual void complete() noexcept = 0;  // on the loop's thread, last use of the job
+
+protected:
+    ~ThreadJob() = default;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -34,6 +45,13 @@ public:
 
     // Makes a blocked wait() return soon. Safe from any thread while the backend is open.
     virtual void wake() noexcept = 0;
+
+    // Runs `job` on the backend's own thread pool and returns true, or returns false to let
+    // the loop use its portable pool (std::thread).
+    virtual bool submit(ThreadJob& job) {
+        (void)job;
+        return false;
+    }
 };
 
 }  // namespace corio

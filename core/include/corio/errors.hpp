@@ -21,6 +21,13 @@ private:
     std::string message_;
 };
 
+// Thrown at a generator's co_yield by aclose() (Python's GeneratorExit). Like CancelledError
+// it is not a std::exception, so generic handlers do not swallow it.
+class GeneratorExit {
+public:
+    const char* what() const noexcept { return "GeneratorExit"; }
+};
+
 class TimeoutError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "corio/backend.hpp"
+#include "corio/detail/async_gen_hook.hpp"
 #include "corio/detail/coroutine.hpp"
 #include "corio/detail/duration.hpp"
 #include "corio/detail/ready_queue.hpp"
@@ -27,6 +28,9 @@
 
 namespace corio {
 
+namespace detail {
+class ThreadPool;
+}
 template <class T>
 class Coro;
 template <class T>
@@ -114,13 +118,20 @@ public:
     void run_once();
     // Cancels every pending task and runs until all have finished (asyncio.run's shutdown).
     void cancel_all_tasks();
+    // Closes (aclose) every async generator that was started and has not finished.
+    void shutdown_asyncgens();
+    // Runs until every to_thread job has come back (asyncio's shutdown_default_executor).
+    void wait_for_thread_jobs();
+    detail::AsyncGenHook::List& async_generators() noexcept { return asyncgens_; }
     // Destroys tasks still pending (logging each), releases the backend. Idempotent.
     void close();
     std::size_t pending_task_count() const noexcept { return task_count_; }
-    // Work in flight outside the loop (to_thread jobs) that will wake it when done. The
-    // virtual-time backend does not jump the clock while there is any.
-    void begin_external_work() noexcept { ++external_work_; }
-    void end_external_work() noexcept { --external_work_; }
+    // Runs job.run() on a worker thread, then job.complete() back on this loop's thread.
+    void run_in_thread(ThreadJob& job);
+    // Called by the backend (or the portable pool) on the loop's thread when a job ran.
+    void finish_thread_job(ThreadJob& job) noexcept;
+    // to_thread jobs in flight. The virtual-time backend does not jump the clock while
+    // there are any: their completion may come first.
     std::size_t external_work() const noexcept { return external_work_; }
     detail::TaskBase* first_task() const noexcept { return tasks_head_; }
 
@@ -196,6 +207,8 @@ private:
     std::chrono::nanoseconds slow_callback_;
     std::thread::id thread_;
     ExceptionHandler exception_handler_;
+    detail::AsyncGenHook::List asyncgens_;
+    std::unique_ptr<detail::ThreadPool> pool_;
 
     // call_soon_threadsafe's inbox; `closed` makes late posts fail instead of touching a
     // backend that is gone.

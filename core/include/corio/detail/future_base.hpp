@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "corio/detail/source_location.hpp"
+#include "corio/detail/wait_list.hpp"
 
 namespace corio {
 class EventLoop;
@@ -34,21 +35,15 @@ protected:
 };
 
 // A node in a future's waiter list, woken once, in registration order, when it completes.
-class FutureWaiter {
+class FutureWaiter : public ListNode {
 public:
     virtual void on_future_done(FutureBase& f) = 0;
-    bool registered() const noexcept { return pprev_ != nullptr; }
+    bool registered() const noexcept { return linked(); }
 
 protected:
     FutureWaiter() = default;
-    FutureWaiter(const FutureWaiter&) noexcept {}  // a copy is never registered
-    FutureWaiter& operator=(const FutureWaiter&) = delete;
+    FutureWaiter(const FutureWaiter& o) noexcept : ListNode(o) {}
     ~FutureWaiter() = default;
-
-private:
-    friend class FutureBase;
-    FutureWaiter* next_ = nullptr;
-    FutureWaiter** pprev_ = nullptr;
 };
 
 enum class FutureState : std::uint8_t { pending, succeeded, failed, cancelled };
@@ -86,22 +81,8 @@ public:
     // exception (CancelledError when cancelled); marks it retrieved.
     void rethrow_if_failed();
 
-    void add_waiter(FutureWaiter& w) noexcept {
-        w.next_ = nullptr;
-        w.pprev_ = waiters_tail_;
-        *waiters_tail_ = &w;
-        waiters_tail_ = &w.next_;
-    }
-    void remove_waiter(FutureWaiter& w) noexcept {
-        if (!w.pprev_) return;
-        *w.pprev_ = w.next_;
-        if (w.next_)
-            w.next_->pprev_ = w.pprev_;
-        else
-            waiters_tail_ = w.pprev_;
-        w.pprev_ = nullptr;
-        w.next_ = nullptr;
-    }
+    void add_waiter(FutureWaiter& w) noexcept { waiters_.push_back(w); }
+    void remove_waiter(FutureWaiter& w) noexcept { waiters_.remove(w); }
 
     // Scheduled with call_soon once done (at once if already done), in the order added.
     void add_done_callback(std::function<void(FutureBase&)> cb);
@@ -129,8 +110,7 @@ protected:
     FutureState state_ = FutureState::pending;
     bool retrieved_ = false;
     EventLoop* loop_;
-    FutureWaiter* waiters_ = nullptr;
-    FutureWaiter** waiters_tail_ = &waiters_;
+    WaitList<FutureWaiter> waiters_;
     std::exception_ptr exception_;
     std::unique_ptr<FutureExtra> extra_;
 };

@@ -42,10 +42,15 @@ public:
     // In await_resume after a real suspension: throws CancelledError if the awaitable took a
     // cancellation (`delivered`) or one arrived after the task was woken.
     void resume_check(bool delivered) {
-        if (delivered | must_cancel_) [[unlikely]] {
-            must_cancel_ = false;
+        if (take_cancel(delivered)) [[unlikely]]
             throw make_cancelled_error();
-        }
+    }
+    // The same decision without the throw, for awaitables that must undo something first
+    // (a woken Lock waiter passes the lock on): true means "raise CancelledError now".
+    bool take_cancel(bool delivered) noexcept {
+        if (!(delivered | must_cancel_)) return false;
+        must_cancel_ = false;
+        return true;
     }
     CancelledError make_cancelled_error() const;
     const std::string& cancel_message() const noexcept;

@@ -1,0 +1,534 @@
+// corio's micro-benchmarks: the cost of spawning a task (create_task + gather), of one
+// sleep(0s) yield, and the heap and RSS held by a suspended sleeping task. Each workload
+// runs --runs times on a fresh corio::run() loop and the median is reported; allocations are
+// counted by a replaced global operator new/delete (usable block sizes, so rounding counts).
+// By default the heap is warm (see keep_heap_warm): timings measure corio, not page faults.
+#include <corio/corio.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <new>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#define CORIO_BENCH_HAVE_MALLOC_H 1
+#endif
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------
+// Allocation counter. Thread-local and constant-initialised, so a count is one plain
+// increment with no synchronisation; the loop under test allocates only on this thread.
+// Byte tracking (malloc_usable_size plus a histogram of block sizes) is switched on only
+// for the memory phase, so it never slows the timed workloads.
+namespace {
+
+constexpr std::size_t kSizeBuckets = 128;  // usable sizes 0..1016 in 8-byte steps
+constexpr std::size_t kBucketWidth = 8;
+
+struct AllocCounter {
+    std::uint64_t allocs;
+    std::uint64_t frees;
+    bool track_bytes;
+    std::int64_t live_bytes;                        // usable bytes allocated minus freed while tracking
+    std::array<std::int64_t, kSizeBuckets> blocks;  // net live blocks per usable size
+    std::int64_t large_blocks;
+    std::int64_t large_bytes;
+};
+constinit thread_local AllocCounter t_alloc{};
+
+std::size_t usable_size(void* p) noexcept {
+#ifdef CORIO_BENCH_HAVE_MALLOC_H
+    return malloc_usable_size(p);
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+void track(void* p, int sign) noexcept {
+    const auto u = static_cast<std::int64_t>(usable_size(p));
+    t_alloc.live_bytes += sign * u;
+    const std::size_t bucket = static_cast<std::size_t>(u) / kBucketWidth;
+    if (bucket < kSizeBuckets) {
+        t_alloc.blocks[bucket] += sign;
+    } else {
+        t_alloc.large_blocks += sign;
+        t_alloc.large_bytes += sign * u;
+    }
+}
+
+void* counted_alloc(std::size_t n, std::size_t align, bool nothrow) {
+    if (n == 0) n = 1;
+    void* p;
+    if (align <= alignof(std::max_align_t))
+        p = std::malloc(n);
+    else
+        p = std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (!p) {
+        if (nothrow) return nullptr;
+        throw std::bad_alloc();
+    }
+    ++t_alloc.allocs;
+    if (t_alloc.track_bytes) track(p, +1);
+    return p;
+}
+
+void counted_free(void* p) noexcept {
+    if (!p) return;
+    ++t_alloc.frees;
+    if (t_alloc.track_bytes) track(p, -1);
+    std::free(p);
+}
+
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc(n, 0, false); }
+void* operator new[](std::size_t n) { return counted_alloc(n, 0, false); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0, true); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0, true); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a), false); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a), false); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return counted_alloc(n, static_cast<std::size_t>(a), true);
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    return counted_alloc(n, static_cast<std::size_t>(a), true);
+}
+void operator delete(void* p) noexcept { counted_free(p); }
+void operator delete[](void* p) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Process memory from /proc/self/status (Linux); nullopt where there is none.
+std::optional<std::int64_t> status_kb(std::string_view field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.compare(0, field.size(), field) == 0 && line.size() > field.size() && line[field.size()] == ':')
+            return std::stoll(line.substr(field.size() + 1));
+    }
+    return std::nullopt;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0); false where that is not allowed.
+bool reset_peak_rss() {
+    std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+    if (!f) return false;
+    const bool ok = std::fputs("5", f) >= 0;
+    return (std::fclose(f) == 0) && ok;
+}
+
+// Gives freed heap pages back to the OS, so that an RSS delta starts from a clean baseline
+// even after earlier runs grew the heap.
+void trim_heap() {
+#if defined(CORIO_BENCH_HAVE_MALLOC_H) && defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
+// glibc hands freed memory back to the OS (trimming the heap top, unmapping large blocks),
+// so every run of a 1M-task workload would fault its ~300 MB in again; on this kind of
+// machine that costs about as much as the spawn itself and measures the kernel, not corio.
+// Keeping the memory (plus one untimed warm-up run) makes the timed runs reuse a warm heap;
+// --cold-heap keeps glibc's defaults and includes first-touch costs.
+void keep_heap_warm() {
+#if defined(CORIO_BENCH_HAVE_MALLOC_H) && defined(__GLIBC__)
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+double ns_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::nano>(b - a).count();
+}
+
+// ---------------------------------------------------------------------------------------
+// The workloads. Each returns what one run measured; the clock runs inside the coroutine,
+// so loop creation and shutdown are not part of any figure.
+
+corio::Coro<int> trivial_value(int i) { co_return i; }
+
+struct SpawnRun {
+    double ns_per_task;
+    double allocs_per_task;
+};
+
+corio::Coro<SpawnRun> spawn_run(std::size_t n) {
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    std::vector<corio::Task<int>> tasks;
+    tasks.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(corio::create_task(trivial_value(static_cast<int>(i))));
+    std::vector<int> results = co_await corio::gather(std::move(tasks));
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    if (results.size() != n || (n > 0 && results.back() != static_cast<int>(n - 1)))
+        throw std::runtime_error("spawn: gather returned wrong results");
+    co_return SpawnRun{ns_between(t0, t1) / static_cast<double>(n),
+                       static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
+struct YieldRun {
+    double ns_per_yield;
+    double allocs_per_yield;
+};
+
+corio::Coro<YieldRun> yield_run(std::size_t n) {
+    co_await corio::sleep(0s);  // the first yield may grow nothing, but keep it out anyway
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) co_await corio::sleep(0s);
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    co_return YieldRun{ns_between(t0, t1) / static_cast<double>(n),
+                       static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
+std::size_t g_sleepers_started = 0;
+
+corio::Coro<> sleeper() {
+    ++g_sleepers_started;
+    co_await corio::sleep(1h);
+}
+
+struct BlockSize {
+    std::size_t usable;  // 0: blocks larger than the histogram covers
+    std::int64_t blocks;
+    std::int64_t bytes;
+};
+
+struct MemoryRun {
+    double heap_bytes_per_task;
+    std::optional<double> rss_bytes_per_task;
+    std::optional<double> peak_rss_bytes_per_task;
+    double cancel_ns_per_task;
+    std::vector<BlockSize> top_blocks;  // what the heap growth is made of, largest first
+};
+
+std::vector<BlockSize> top_block_sizes(std::size_t count) {
+    std::vector<BlockSize> out;
+    for (std::size_t b = 0; b < kSizeBuckets; ++b)
+        if (t_alloc.blocks[b] > 0)
+            out.push_back(
+                {b * kBucketWidth, t_alloc.blocks[b], t_alloc.blocks[b] * static_cast<std::int64_t>(b * kBucketWidth)});
+    if (t_alloc.large_blocks > 0) out.push_back({0, t_alloc.large_blocks, t_alloc.large_bytes});
+    std::sort(out.begin(), out.end(), [](const BlockSize& a, const BlockSize& b) { return a.bytes > b.bytes; });
+    if (out.size() > count) out.resize(count);
+    return out;
+}
+
+corio::Coro<MemoryRun> memory_run(std::size_t n) {
+    // The handles are the benchmark's, not the tasks' cost: allocate and touch them first.
+    std::vector<corio::Task<>> tasks(n);
+    g_sleepers_started = 0;
+    trim_heap();
+    const bool peak_ok = reset_peak_rss();
+    const auto rss0 = status_kb("VmRSS");
+
+    t_alloc.track_bytes = true;
+    t_alloc.live_bytes = 0;
+    t_alloc.blocks = {};
+    t_alloc.large_blocks = t_alloc.large_bytes = 0;
+
+    for (std::size_t i = 0; i < n; ++i) tasks[i] = corio::create_task(sleeper());
+    // Each task's first step runs in the next loop iteration; yield twice to be sure all
+    // of them have reached their sleep.
+    co_await corio::sleep(0s);
+    co_await corio::sleep(0s);
+
+    const std::int64_t live = t_alloc.live_bytes;
+    const auto rss1 = status_kb("VmRSS");
+    const auto hwm1 = status_kb("VmHWM");
+    t_alloc.track_bytes = false;
+    std::vector<BlockSize> top = top_block_sizes(4);
+
+    if (g_sleepers_started != n) throw std::runtime_error("memory: not every sleeper started");
+
+    const auto t0 = Clock::now();
+    for (auto& t : tasks) t.cancel();
+    for (int round = 0; round < 3; ++round) {
+        co_await corio::sleep(0s);
+        if (std::all_of(tasks.begin(), tasks.end(), [](const corio::Task<>& t) { return t.done(); })) break;
+    }
+    const auto t1 = Clock::now();
+    if (!std::all_of(tasks.begin(), tasks.end(), [](const corio::Task<>& t) { return t.cancelled(); }))
+        throw std::runtime_error("memory: not every sleeper was cancelled");
+
+    const double dn = static_cast<double>(n);
+    MemoryRun r{static_cast<double>(live) / dn, std::nullopt, std::nullopt, ns_between(t0, t1) / dn, std::move(top)};
+    if (rss0 && rss1) r.rss_bytes_per_task = static_cast<double>(*rss1 - *rss0) * 1024.0 / dn;
+    if (rss0 && hwm1 && peak_ok) r.peak_rss_bytes_per_task = static_cast<double>(*hwm1 - *rss0) * 1024.0 / dn;
+    co_return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Command line and report.
+
+struct Options {
+    std::size_t n_spawn = 1'000'000;
+    std::size_t n_yield = 10'000'000;
+    std::size_t n_memory = 1'000'000;
+    int runs = 3;
+    std::string backend = "libuv";
+    bool json = false;
+    bool cold_heap = false;
+    bool spawn = true;
+    bool yields = true;
+    bool memory = true;
+};
+
+[[noreturn]] void usage(const std::string& error) {
+    if (!error.empty()) fmt::print(stderr, "corio_bench: {}\n", error);
+    fmt::print(stderr,
+               "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-memory N] [--runs K]\n"
+               "                   [--backend libuv|virtual_time] [--only spawn,yields,memory] [--json]\n"
+               "                   [--cold-heap]\n");
+    std::exit(error.empty() ? 0 : 2);
+}
+
+std::size_t parse_count(const std::string& opt, const std::string& v) {
+    try {
+        std::size_t pos = 0;
+        const long long n = std::stoll(v, &pos);
+        if (pos == v.size() && n > 0) return static_cast<std::size_t>(n);
+    } catch (const std::exception&) {
+    }
+    usage(fmt::format("{} needs a positive integer, got '{}'", opt, v));
+}
+
+Options parse_options(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg.resize(eq);
+            has_value = true;
+        }
+        auto next = [&]() -> std::string {
+            if (has_value) return value;
+            if (i + 1 >= argc) usage(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--n-spawn") {
+            o.n_spawn = parse_count(arg, next());
+        } else if (arg == "--n-yield") {
+            o.n_yield = parse_count(arg, next());
+        } else if (arg == "--n-memory") {
+            o.n_memory = parse_count(arg, next());
+        } else if (arg == "--runs") {
+            o.runs = static_cast<int>(parse_count(arg, next()));
+        } else if (arg == "--backend") {
+            o.backend = next();
+            if (o.backend != "libuv" && o.backend != "virtual_time")
+                usage(fmt::format("unknown backend '{}' (libuv or virtual_time)", o.backend));
+        } else if (arg == "--json") {
+            o.json = true;
+        } else if (arg == "--cold-heap") {
+            o.cold_heap = true;
+        } else if (arg == "--only") {
+            o.spawn = o.yields = o.memory = false;
+            std::stringstream list(next());
+            std::string item;
+            while (std::getline(list, item, ',')) {
+                if (item == "spawn")
+                    o.spawn = true;
+                else if (item == "yields" || item == "yield")
+                    o.yields = true;
+                else if (item == "memory")
+                    o.memory = true;
+                else
+                    usage(fmt::format("unknown workload '{}' (spawn, yields, memory)", item));
+            }
+        } else if (arg == "--help" || arg == "-h") {
+            usage("");
+        } else {
+            usage(fmt::format("unknown option '{}'", arg));
+        }
+    }
+    return o;
+}
+
+template <class T>
+T run_once(const Options& o, corio::Coro<T> workload) {
+    corio::RunOptions ro;
+    ro.backend = o.backend == "virtual_time" ? corio::backends::virtual_time() : corio::backends::libuv();
+    return corio::run(std::move(workload), std::move(ro));
+}
+
+std::string with_commas(std::size_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+std::string fmt_opt(const std::optional<double>& v, const char* spec) {
+    return v ? fmt::format(fmt::runtime(spec), *v) : std::string("n/a");
+}
+
+std::optional<double> median_opt(const std::vector<std::optional<double>>& v) {
+    std::vector<double> present;
+    for (const auto& x : v)
+        if (x) present.push_back(*x);
+    if (present.size() != v.size()) return std::nullopt;
+    return median(present);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parse_options(argc, argv);
+
+    std::optional<SpawnRun> spawn;
+    std::optional<YieldRun> yields;
+    std::optional<MemoryRun> memory;
+
+    if (!o.cold_heap) keep_heap_warm();
+
+    if (o.spawn) {
+        std::vector<double> ns, allocs;
+        if (!o.cold_heap) run_once(o, spawn_run(o.n_spawn));  // warm-up, not counted
+        for (int r = 0; r < o.runs; ++r) {
+            SpawnRun s = run_once(o, spawn_run(o.n_spawn));
+            ns.push_back(s.ns_per_task);
+            allocs.push_back(s.allocs_per_task);
+        }
+        spawn = SpawnRun{median(ns), median(allocs)};
+    }
+    if (o.yields) {
+        std::vector<double> ns, allocs;
+        for (int r = 0; r < o.runs; ++r) {
+            YieldRun y = run_once(o, yield_run(o.n_yield));
+            ns.push_back(y.ns_per_yield);
+            allocs.push_back(y.allocs_per_yield);
+        }
+        yields = YieldRun{median(ns), median(allocs)};
+    }
+    if (o.memory) {
+        std::vector<double> heap, cancel;
+        std::vector<std::optional<double>> rss, peak;
+        std::vector<MemoryRun> all;
+        for (int r = 0; r < o.runs; ++r) {
+            MemoryRun m = run_once(o, memory_run(o.n_memory));
+            heap.push_back(m.heap_bytes_per_task);
+            rss.push_back(m.rss_bytes_per_task);
+            peak.push_back(m.peak_rss_bytes_per_task);
+            cancel.push_back(m.cancel_ns_per_task);
+            all.push_back(std::move(m));
+        }
+        // The block breakdown of the run whose heap figure is the median.
+        const double mh = median(heap);
+        auto closest = std::min_element(all.begin(), all.end(), [&](const MemoryRun& a, const MemoryRun& b) {
+            return std::abs(a.heap_bytes_per_task - mh) < std::abs(b.heap_bytes_per_task - mh);
+        });
+        memory = MemoryRun{mh, median_opt(rss), median_opt(peak), median(cancel), closest->top_blocks};
+    }
+
+    if (o.json) {
+        std::vector<std::string> fields = {
+            R"("runtime": "corio")",
+            fmt::format(R"("backend": "{}")", o.backend),
+            fmt::format(R"("runs": {})", o.runs),
+            fmt::format(R"("heap": "{}")", o.cold_heap ? "cold" : "warm"),
+        };
+        auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("null"); };
+        if (spawn) {
+            fields.push_back(fmt::format(R"("n_spawn": {})", o.n_spawn));
+            fields.push_back(fmt::format(R"("spawn_ns_per_task": {:.3f})", spawn->ns_per_task));
+            fields.push_back(fmt::format(R"("spawn_allocs_per_task": {:.3f})", spawn->allocs_per_task));
+        }
+        if (yields) {
+            fields.push_back(fmt::format(R"("n_yield": {})", o.n_yield));
+            fields.push_back(fmt::format(R"("yield_ns": {:.3f})", yields->ns_per_yield));
+            fields.push_back(fmt::format(R"("yield_allocs": {:.6f})", yields->allocs_per_yield));
+        }
+        if (memory) {
+            fields.push_back(fmt::format(R"("n_memory": {})", o.n_memory));
+            fields.push_back(fmt::format(R"("memory_heap_bytes_per_task": {:.1f})", memory->heap_bytes_per_task));
+            fields.push_back(fmt::format(R"("memory_rss_bytes_per_task": {})", num(memory->rss_bytes_per_task)));
+            fields.push_back(
+                fmt::format(R"("memory_peak_rss_bytes_per_task": {})", num(memory->peak_rss_bytes_per_task)));
+            fields.push_back(fmt::format(R"("cancel_ns_per_task": {:.3f})", memory->cancel_ns_per_task));
+        }
+        std::string out = "{";
+        for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? ",\n  " : "\n  ") + fields[i];
+        fmt::print("{}\n}}\n", out);
+        return 0;
+    }
+
+    fmt::print("corio micro-benchmarks: backend {}, median of {} run{}, {} heap\n\n", o.backend, o.runs,
+               o.runs == 1 ? "" : "s", o.cold_heap ? "cold" : "warm");
+    fmt::print("| workload | corio | goal | unit |\n|---|---:|---:|---|\n");
+    if (spawn)
+        fmt::print("| spawn: create_task + gather, N={} | {:.1f} | ≤ 100 | ns/task |\n", with_commas(o.n_spawn),
+                   spawn->ns_per_task);
+    if (yields)
+        fmt::print("| yields: co_await sleep(0s), N={} | {:.1f} | ≤ 40 | ns/yield |\n", with_commas(o.n_yield),
+                   yields->ns_per_yield);
+    if (memory) {
+        fmt::print("| memory: heap per sleeping task (counted), N={} | {:.0f} | ≤ 256 | bytes/task |\n",
+                   with_commas(o.n_memory), memory->heap_bytes_per_task);
+        fmt::print("| memory: RSS growth per sleeping task (VmRSS), N={} | {} | ≤ 256 | bytes/task |\n",
+                   with_commas(o.n_memory), fmt_opt(memory->rss_bytes_per_task, "{:.0f}"));
+    }
+    fmt::print("\n");
+    if (spawn) fmt::print("allocations per spawned task: {:.3f}\n", spawn->allocs_per_task);
+    if (yields) fmt::print("allocations per yield: {:.6f}\n", yields->allocs_per_yield);
+    if (memory) {
+        fmt::print("peak RSS growth per sleeping task (VmHWM): {} bytes\n",
+                   fmt_opt(memory->peak_rss_bytes_per_task, "{:.0f}"));
+        fmt::print("cancelling the sleeping tasks: {:.1f} ns/task\n", memory->cancel_ns_per_task);
+        fmt::print("heap growth of the memory phase by block size (usable bytes):\n");
+        for (const BlockSize& b : memory->top_blocks) {
+            const double per_task = static_cast<double>(b.bytes) / static_cast<double>(o.n_memory);
+            if (per_task < 0.5) continue;  // a stray block, not a per-task cost
+            if (b.usable)
+                fmt::print("  {:>10} blocks of {:>4} B: {:6.1f} bytes/task\n",
+                           with_commas(static_cast<std::size_t>(b.blocks)), b.usable, per_task);
+            else
+                fmt::print("  {:>10} blocks >= 1 KiB: {:6.1f} bytes/task\n", fmt::format("net {:+}", b.blocks),
+                           per_task);
+        }
+    }
+    return 0;
+}

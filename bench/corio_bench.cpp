@@ -218,6 +218,87 @@ corio::Coro<YieldRun> yield_run(std::size_t n) {
                        static_cast<double>(allocs) / static_cast<double>(n)};
 }
 
+// A figure per operation and the allocations each operation made: the shape of the
+// pingpong, lock and timers results.
+struct OpRun {
+    double ns_per_op;
+    double allocs_per_op;
+};
+
+// Two tasks, two Queue<int>(1): the pinger puts into `ping` and waits for the answer on
+// `pong`. Each round trip is two puts, two gets and two task switches.
+corio::Coro<> ponger(corio::Queue<int>& ping, corio::Queue<int>& pong, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        int v = co_await ping.get();
+        co_await pong.put(v + 1);
+    }
+}
+
+corio::Coro<OpRun> pingpong_run(std::size_t n) {
+    corio::Queue<int> ping(1), pong(1);
+    corio::Task<> other = corio::create_task(ponger(ping, pong, n));
+    co_await corio::sleep(0s);  // let the ponger reach its first get()
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        co_await ping.put(static_cast<int>(i));
+        const int v = co_await pong.get();
+        if (v != static_cast<int>(i) + 1) throw std::runtime_error("pingpong: wrong answer");
+    }
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    co_await other;
+    co_return OpRun{ns_between(t0, t1) / static_cast<double>(n), static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
+// 100 tasks contending for one Lock, each holding it across a sleep(0s): every acquire but
+// the uncontended first one parks the task and is handed the lock by a release.
+constexpr std::size_t kLockTasks = 100;
+
+corio::Coro<> lock_worker(corio::Lock& lock, std::size_t rounds, std::size_t& counter) {
+    for (std::size_t i = 0; i < rounds; ++i) {
+        auto guard = co_await lock.acquire();
+        const std::size_t seen = counter;
+        co_await corio::sleep(0s);
+        counter = seen + 1;  // lost if anybody else ran inside the critical section
+    }
+}
+
+corio::Coro<OpRun> lock_run(std::size_t n) {
+    const std::size_t rounds = std::max<std::size_t>(1, n / kLockTasks);
+    corio::Lock lock;
+    std::size_t counter = 0;
+    std::vector<corio::Coro<>> workers;
+    workers.reserve(kLockTasks);
+    for (std::size_t t = 0; t < kLockTasks; ++t) workers.push_back(lock_worker(lock, rounds, counter));
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    co_await corio::gather(std::move(workers));
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    const std::size_t acquires = rounds * kLockTasks;
+    if (counter != acquires) throw std::runtime_error("lock: the critical section was not exclusive");
+    co_return OpRun{ns_between(t0, t1) / static_cast<double>(acquires),
+                    static_cast<double>(allocs) / static_cast<double>(acquires)};
+}
+
+// N tasks sleeping 0..99 ms at once; what the run takes beyond the longest sleep, per timer.
+corio::Coro<> timed_sleeper(int ms) { co_await corio::sleep(std::chrono::milliseconds(ms)); }
+
+corio::Coro<OpRun> timers_run(std::size_t n) {
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    std::vector<corio::Task<>> tasks;
+    tasks.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(corio::create_task(timed_sleeper(static_cast<int>(i % 100))));
+    co_await corio::gather(std::move(tasks));
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    const double longest = n >= 100 ? 99e6 : static_cast<double>(n - 1) * 1e6;
+    co_return OpRun{(ns_between(t0, t1) - longest) / static_cast<double>(n),
+                    static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
 std::size_t g_sleepers_started = 0;
 
 corio::Coro<> sleeper() {
@@ -301,6 +382,9 @@ corio::Coro<MemoryRun> memory_run(std::size_t n) {
 struct Options {
     std::size_t n_spawn = 1'000'000;
     std::size_t n_yield = 10'000'000;
+    std::size_t n_pingpong = 1'000'000;
+    std::size_t n_lock = 1'000'000;  // acquires in all, shared by the 100 tasks
+    std::size_t n_timers = 1'000'000;
     std::size_t n_memory = 1'000'000;
     int runs = 3;
     std::string backend = "libuv";
@@ -308,15 +392,18 @@ struct Options {
     bool cold_heap = false;
     bool spawn = true;
     bool yields = true;
+    bool pingpong = true;
+    bool lock = true;
+    bool timers = true;
     bool memory = true;
 };
 
 [[noreturn]] void usage(const std::string& error) {
     if (!error.empty()) fmt::print(stderr, "corio_bench: {}\n", error);
     fmt::print(stderr,
-               "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-memory N] [--runs K]\n"
-               "                   [--backend libuv|virtual_time] [--only spawn,yields,memory] [--json]\n"
-               "                   [--cold-heap]\n");
+               "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-pingpong N] [--n-lock N] [--n-timers N]\n"
+               "                   [--n-memory N] [--runs K] [--backend libuv|virtual_time]\n"
+               "                   [--only spawn,yields,pingpong,lock,timers,memory] [--json] [--cold-heap]\n");
     std::exit(error.empty() ? 0 : 2);
 }
 
@@ -350,6 +437,12 @@ Options parse_options(int argc, char** argv) {
             o.n_spawn = parse_count(arg, next());
         } else if (arg == "--n-yield") {
             o.n_yield = parse_count(arg, next());
+        } else if (arg == "--n-pingpong") {
+            o.n_pingpong = parse_count(arg, next());
+        } else if (arg == "--n-lock") {
+            o.n_lock = parse_count(arg, next());
+        } else if (arg == "--n-timers") {
+            o.n_timers = parse_count(arg, next());
         } else if (arg == "--n-memory") {
             o.n_memory = parse_count(arg, next());
         } else if (arg == "--runs") {
@@ -363,7 +456,7 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--cold-heap") {
             o.cold_heap = true;
         } else if (arg == "--only") {
-            o.spawn = o.yields = o.memory = false;
+            o.spawn = o.yields = o.pingpong = o.lock = o.timers = o.memory = false;
             std::stringstream list(next());
             std::string item;
             while (std::getline(list, item, ',')) {
@@ -371,10 +464,16 @@ Options parse_options(int argc, char** argv) {
                     o.spawn = true;
                 else if (item == "yields" || item == "yield")
                     o.yields = true;
+                else if (item == "pingpong")
+                    o.pingpong = true;
+                else if (item == "lock")
+                    o.lock = true;
+                else if (item == "timers" || item == "timer")
+                    o.timers = true;
                 else if (item == "memory")
                     o.memory = true;
                 else
-                    usage(fmt::format("unknown workload '{}' (spawn, yields, memory)", item));
+                    usage(fmt::format("unknown workload '{}' (spawn, yields, pingpong, lock, timers, memory)", item));
             }
         } else if (arg == "--help" || arg == "-h") {
             usage("");
@@ -414,36 +513,59 @@ std::optional<double> median_opt(const std::vector<std::optional<double>>& v) {
     return median(present);
 }
 
+corio::Coro<OpRun> spawn_op(std::size_t n) {
+    SpawnRun s = co_await spawn_run(n);
+    co_return OpRun{s.ns_per_task, s.allocs_per_task};
+}
+
+corio::Coro<OpRun> yield_op(std::size_t n) {
+    YieldRun y = co_await yield_run(n);
+    co_return OpRun{y.ns_per_yield, y.allocs_per_yield};
+}
+
+// The per-run figures of one workload, kept for the JSON "samples" so that a runner can
+// check the spread.
+struct Samples {
+    std::vector<double> ns;
+    std::vector<double> allocs;
+};
+
+template <class Make>
+Samples repeat(const Options& o, bool warm_up, Make make) {
+    Samples s;
+    if (warm_up && !o.cold_heap) run_once(o, make());  // warm-up, not counted
+    for (int r = 0; r < o.runs; ++r) {
+        OpRun x = run_once(o, make());
+        s.ns.push_back(x.ns_per_op);
+        s.allocs.push_back(x.allocs_per_op);
+    }
+    return s;
+}
+
+std::string json_list(const std::vector<double>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += fmt::format("{}{:.3f}", i ? ", " : "", v[i]);
+    return out + "]";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
 
-    std::optional<SpawnRun> spawn;
-    std::optional<YieldRun> yields;
+    std::optional<Samples> spawn, yields, pingpong, lock, timers;
     std::optional<MemoryRun> memory;
+    std::vector<double> memory_peak_samples;
 
     if (!o.cold_heap) keep_heap_warm();
 
-    if (o.spawn) {
-        std::vector<double> ns, allocs;
-        if (!o.cold_heap) run_once(o, spawn_run(o.n_spawn));  // warm-up, not counted
-        for (int r = 0; r < o.runs; ++r) {
-            SpawnRun s = run_once(o, spawn_run(o.n_spawn));
-            ns.push_back(s.ns_per_task);
-            allocs.push_back(s.allocs_per_task);
-        }
-        spawn = SpawnRun{median(ns), median(allocs)};
-    }
-    if (o.yields) {
-        std::vector<double> ns, allocs;
-        for (int r = 0; r < o.runs; ++r) {
-            YieldRun y = run_once(o, yield_run(o.n_yield));
-            ns.push_back(y.ns_per_yield);
-            allocs.push_back(y.allocs_per_yield);
-        }
-        yields = YieldRun{median(ns), median(allocs)};
-    }
+    if (o.spawn)
+        spawn = repeat(o, true, [&] { return spawn_op(o.n_spawn); });
+    if (o.yields)
+        yields = repeat(o, false, [&] { return yield_op(o.n_yield); });
+    if (o.pingpong) pingpong = repeat(o, false, [&] { return pingpong_run(o.n_pingpong); });
+    if (o.lock) lock = repeat(o, false, [&] { return lock_run(o.n_lock); });
+    if (o.timers) timers = repeat(o, true, [&] { return timers_run(o.n_timers); });
     if (o.memory) {
         std::vector<double> heap, cancel;
         std::vector<std::optional<double>> rss, peak;
@@ -453,6 +575,7 @@ int main(int argc, char** argv) {
             heap.push_back(m.heap_bytes_per_task);
             rss.push_back(m.rss_bytes_per_task);
             peak.push_back(m.peak_rss_bytes_per_task);
+            if (m.peak_rss_bytes_per_task) memory_peak_samples.push_back(*m.peak_rss_bytes_per_task);
             cancel.push_back(m.cancel_ns_per_task);
             all.push_back(std::move(m));
         }
@@ -465,23 +588,29 @@ int main(int argc, char** argv) {
     }
 
     if (o.json) {
+        // The keys every peer in bench/peers/ prints too (see bench/report.py).
         std::vector<std::string> fields = {
             R"("runtime": "corio")",
             fmt::format(R"("backend": "{}")", o.backend),
             fmt::format(R"("runs": {})", o.runs),
             fmt::format(R"("heap": "{}")", o.cold_heap ? "cold" : "warm"),
         };
+        std::vector<std::string> samples;
         auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("null"); };
-        if (spawn) {
-            fields.push_back(fmt::format(R"("n_spawn": {})", o.n_spawn));
-            fields.push_back(fmt::format(R"("spawn_ns_per_task": {:.3f})", spawn->ns_per_task));
-            fields.push_back(fmt::format(R"("spawn_allocs_per_task": {:.3f})", spawn->allocs_per_task));
-        }
-        if (yields) {
-            fields.push_back(fmt::format(R"("n_yield": {})", o.n_yield));
-            fields.push_back(fmt::format(R"("yield_ns": {:.3f})", yields->ns_per_yield));
-            fields.push_back(fmt::format(R"("yield_allocs": {:.6f})", yields->allocs_per_yield));
-        }
+        auto op = [&](const std::optional<Samples>& s, const char* n_key, std::size_t n, const char* ns_key,
+                      const char* allocs_key) {
+            if (!s) return;
+            fields.push_back(fmt::format(R"("{}": {})", n_key, n));
+            fields.push_back(fmt::format(R"("{}": {:.3f})", ns_key, median(s->ns)));
+            fields.push_back(fmt::format(R"("{}": {:.6f})", allocs_key, median(s->allocs)));
+            samples.push_back(fmt::format(R"("{}": {})", ns_key, json_list(s->ns)));
+        };
+        op(spawn, "n_spawn", o.n_spawn, "spawn_ns_per_task", "spawn_allocs_per_task");
+        op(yields, "n_yield", o.n_yield, "yield_ns", "yield_allocs");
+        op(pingpong, "n_pingpong", o.n_pingpong, "pingpong_ns", "pingpong_allocs");
+        if (lock) fields.push_back(fmt::format(R"("lock_tasks": {})", kLockTasks));
+        op(lock, "n_lock", o.n_lock, "lock_ns_per_acquire", "lock_allocs_per_acquire");
+        op(timers, "n_timers", o.n_timers, "timer_overhead_ns", "timer_allocs");
         if (memory) {
             fields.push_back(fmt::format(R"("n_memory": {})", o.n_memory));
             fields.push_back(fmt::format(R"("memory_heap_bytes_per_task": {:.1f})", memory->heap_bytes_per_task));
@@ -489,7 +618,12 @@ int main(int argc, char** argv) {
             fields.push_back(
                 fmt::format(R"("memory_peak_rss_bytes_per_task": {})", num(memory->peak_rss_bytes_per_task)));
             fields.push_back(fmt::format(R"("cancel_ns_per_task": {:.3f})", memory->cancel_ns_per_task));
+            if (!memory_peak_samples.empty())
+                samples.push_back(fmt::format(R"("memory_peak_rss_bytes_per_task": {})", json_list(memory_peak_samples)));
         }
+        std::string sample_obj = "{";
+        for (std::size_t i = 0; i < samples.size(); ++i) sample_obj += (i ? ", " : "") + samples[i];
+        fields.push_back(fmt::format(R"("samples": {}}})", sample_obj));
         std::string out = "{";
         for (std::size_t i = 0; i < fields.size(); ++i) out += (i ? ",\n  " : "\n  ") + fields[i];
         fmt::print("{}\n}}\n", out);
@@ -501,10 +635,19 @@ int main(int argc, char** argv) {
     fmt::print("| workload | corio | goal | unit |\n|---|---:|---:|---|\n");
     if (spawn)
         fmt::print("| spawn: create_task + gather, N={} | {:.1f} | ≤ 100 | ns/task |\n", with_commas(o.n_spawn),
-                   spawn->ns_per_task);
+                   median(spawn->ns));
     if (yields)
         fmt::print("| yields: co_await sleep(0s), N={} | {:.1f} | ≤ 40 | ns/yield |\n", with_commas(o.n_yield),
-                   yields->ns_per_yield);
+                   median(yields->ns));
+    if (pingpong)
+        fmt::print("| pingpong: two tasks, two Queue<int>(1), N={} | {:.1f} | ≤ 150 | ns/round trip |\n",
+                   with_commas(o.n_pingpong), median(pingpong->ns));
+    if (lock)
+        fmt::print("| lock: {} tasks, sleep(0s) held, N={} | {:.1f} | ≤ 150 | ns/acquire |\n", kLockTasks,
+                   with_commas(o.n_lock), median(lock->ns));
+    if (timers)
+        fmt::print("| timers: tasks sleeping 0-99 ms, N={} | {:.1f} | ≤ 300 | ns/timer beyond 99 ms |\n",
+                   with_commas(o.n_timers), median(timers->ns));
     if (memory) {
         fmt::print("| memory: heap per sleeping task (counted), N={} | {:.0f} | ≤ 256 | bytes/task |\n",
                    with_commas(o.n_memory), memory->heap_bytes_per_task);
@@ -512,8 +655,11 @@ int main(int argc, char** argv) {
                    with_commas(o.n_memory), fmt_opt(memory->rss_bytes_per_task, "{:.0f}"));
     }
     fmt::print("\n");
-    if (spawn) fmt::print("allocations per spawned task: {:.3f}\n", spawn->allocs_per_task);
-    if (yields) fmt::print("allocations per yield: {:.6f}\n", yields->allocs_per_yield);
+    if (spawn) fmt::print("allocations per spawned task: {:.3f}\n", median(spawn->allocs));
+    if (yields) fmt::print("allocations per yield: {:.6f}\n", median(yields->allocs));
+    if (pingpong) fmt::print("allocations per pingpong round trip: {:.6f}\n", median(pingpong->allocs));
+    if (lock) fmt::print("allocations per lock acquire: {:.6f}\n", median(lock->allocs));
+    if (timers) fmt::print("allocations per timer task: {:.3f}\n", median(timers->allocs));
     if (memory) {
         fmt::print("peak RSS growth per sleeping task (VmHWM): {} bytes\n",
                    fmt_opt(memory->peak_rss_bytes_per_task, "{:.0f}"));

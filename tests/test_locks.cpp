@@ -429,7 +429,7 @@ private:
 TEST_CASE("Lock: the seed's safe_increment (100 tasks, no lost update)", "[locks]") {
     // Virtual time: the seed's 100 ms hold, so the total is exactly 10 s. libuv: the hold is a
     // bare yield, which loses updates just as well without a lock; 100 back-to-back real
-    // timers are the [.bug] test below.
+    // timers are the next test.
     corio::Lock lock;
     int counter = 0;
     const auto hold = corio_test::virtual_time() ? 100ms : 0ms;
@@ -439,10 +439,9 @@ TEST_CASE("Lock: the seed's safe_increment (100 tasks, no lost update)", "[locks
     if (corio_test::virtual_time()) CHECK(elapsed == Approx(10.0));  // strictly one at a time
 }
 
-TEST_CASE("Lock: safe_increment with 1 ms holds on the real clock", "[.bug]") {
-    // [.bug]: under --backend libuv this hung in 3 of 25 runs of the suite (the loop stops
-    // waking up when a timer is due by the time it polls; see the deterministic [.bug]
-    // regression test in test_queues.cpp). The watchdog turns that hang into a failure.
+TEST_CASE("Lock: safe_increment with 1 ms holds on the real clock", "[locks]") {
+    // Regression: under --backend libuv this hung when a timer was already due by the time
+    // the loop polled (see test_loop.cpp). The watchdog turns such a hang into a failure.
     corio::Lock lock;
     int counter = 0;
     bool stalled = false;

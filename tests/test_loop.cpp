@@ -217,9 +217,9 @@ TEST_CASE("callbacks due at the same time run in the order they were scheduled",
         CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
 
-TEST_CASE("call_later(0) runs after the call_soon callbacks already queued", "[loop][.bug]") {
-    // Hangs on libuv (see "a timer already due when the loop goes idle..."): the watchdog
-    // ends the hang and the test fails instead.
+TEST_CASE("call_later(0) runs after the call_soon callbacks already queued", "[loop]") {
+    // A due timer must not hang the libuv loop (see "a timer already due when the loop goes
+    // idle..."): the watchdog ends such a hang and the test fails instead.
     std::vector<std::string> order;
     bool hung = false;
     run_test([&]() -> Coro<> {
@@ -238,7 +238,7 @@ TEST_CASE("call_later(0) runs after the call_soon callbacks already queued", "[l
     CHECK_FALSE(hung);
 }
 
-TEST_CASE("a timer already due when the loop goes idle fires without another wake-up", "[loop][.bug]") {
+TEST_CASE("a timer already due when the loop goes idle fires without another wake-up", "[loop]") {
     // libuv backend: wait() with a deadline already passed starts a 0 ms uv timer and runs
     // uv_run(UV_RUN_ONCE); libuv (1.44) runs that timer *before* polling, then polls with no
     // timer left and no timeout, so the loop sleeps until something else wakes it.
@@ -260,7 +260,7 @@ TEST_CASE("a timer already due when the loop goes idle fires without another wak
     CHECK_FALSE(hung);
 }
 
-TEST_CASE("a sleep already due when the loop goes idle ends without another wake-up", "[loop][.bug]") {
+TEST_CASE("a sleep already due when the loop goes idle ends without another wake-up", "[loop]") {
     bool hung = false;
     run_test([&]() -> Coro<> {
         corio::EventLoop& loop = corio::get_running_loop();
@@ -277,9 +277,8 @@ TEST_CASE("a sleep already due when the loop goes idle ends without another wake
 }
 
 TEST_CASE("call_later with negative delays orders by deadline (test_call_later_negative_delays)",
-          "[loop][.bug]") {
-    // asyncio: call_later(d) is call_at(time() + d), so -2 s is due before -1 s. (Also hangs
-    // on libuv without the watchdog, like every timer already due when the loop goes idle.)
+          "[loop]") {
+    // asyncio: call_later(d) is call_at(time() + d), so -2 s is due before -1 s.
     std::vector<std::string> calls;
     bool hung = false;
     run_test([&]() -> Coro<> {
@@ -296,8 +295,8 @@ TEST_CASE("call_later with negative delays orders by deadline (test_call_later_n
     CHECK_FALSE(hung);
 }
 
-TEST_CASE("call_later with a negative delay runs soon; when() is in the past", "[loop][.bug]") {
-    // Hangs on libuv without the watchdog (a timer already due when the loop goes idle).
+TEST_CASE("call_later with a negative delay runs soon; when() is in the past", "[loop]") {
+    // A timer already due when the loop goes idle (the watchdog catches a hang).
     std::vector<std::string> calls;
     bool hung = false;
     double when = 0, start = 0;
@@ -381,8 +380,8 @@ TEST_CASE("call_at runs at the given loop time (test_time_and_call_at)", "[loop]
     if (corio_test::virtual_time()) CHECK(ran_at == Approx(when).margin(1e-9));
 }
 
-TEST_CASE("call_at with a time in the past runs soon", "[loop][.bug]") {
-    // Hangs on libuv without the watchdog (a timer already due when the loop goes idle).
+TEST_CASE("call_at with a time in the past runs soon", "[loop]") {
+    // A timer already due when the loop goes idle (the watchdog catches a hang).
     bool ran = false;
     bool hung = false;
     run_test([&]() -> Coro<> {
@@ -520,7 +519,7 @@ TEST_CASE("call_soon_threadsafe wakes a loop that waits with nothing to do", "[l
 
 TEST_CASE("call_soon_threadsafe from the loop's own thread keeps FIFO order with call_soon "
           "(test_call_soon_threadsafe_same_thread)",
-          "[loop][.bug]") {
+          "[loop]") {
     std::vector<std::string> results;
     run_test([&]() -> Coro<> {
         corio::EventLoop& loop = corio::get_running_loop();
@@ -537,7 +536,7 @@ TEST_CASE("call_soon_threadsafe from the loop's own thread keeps FIFO order with
 }
 
 TEST_CASE("a callback posted from another thread before a call_soon runs first (test_call_soon_threadsafe)",
-          "[loop][.bug]") {
+          "[loop]") {
     std::vector<std::string> results;
     run_test([&]() -> Coro<> {
         corio::EventLoop& loop = corio::get_running_loop();
@@ -852,7 +851,7 @@ TEST_CASE("call_later and call_at on a closed loop raise RuntimeError (test_clos
     CHECK_THROWS_AS(loop.call_at(1.0, [] {}), corio::RuntimeError);
 }
 
-TEST_CASE("call_soon on a closed loop raises RuntimeError (test_close, _check_closed)", "[loop][.bug]") {
+TEST_CASE("call_soon on a closed loop raises RuntimeError (test_close, _check_closed)", "[loop]") {
     auto token = std::make_shared<int>(1);
     corio::EventLoop loop(corio_test::make_backend());
     loop.close();
@@ -860,7 +859,7 @@ TEST_CASE("call_soon on a closed loop raises RuntimeError (test_close, _check_cl
     CHECK(token.use_count() == 1);  // not kept in a queue nobody will run or free
 }
 
-TEST_CASE("create_task on a closed loop raises RuntimeError (test_close)", "[loop][.bug]") {
+TEST_CASE("create_task on a closed loop raises RuntimeError (test_close)", "[loop]") {
     corio_test::LogCapture log;
     bool started = false;
     corio::EventLoop loop(corio_test::make_backend());

@@ -755,9 +755,9 @@ private:
 };
 }  // namespace
 
-TEST_CASE("Queue: random wait_for timeouts on get and put never lose or duplicate an item", "[.bug]") {
-    // [.bug]: under --backend libuv the loop sometimes (sub-millisecond timeouts: always) stops
-    // waking up, see the regression test below. Passes under virtual_time.
+TEST_CASE("Queue: random wait_for timeouts on get and put never lose or duplicate an item", "[queues]") {
+    // Sub-millisecond timeouts on libuv are deadlines already due when the loop polls: the
+    // regression test below isolates that case.
     constexpr int kItems = 300;
     std::vector<int> received;
     std::vector<int> put_items;  // those whose put() returned
@@ -826,10 +826,9 @@ TEST_CASE("Queue: random wait_for timeouts on get and put never lose or duplicat
 }
 
 TEST_CASE("Queue: a wait_for(q.get()) whose deadline passed while the loop was busy still times out",
-          "[.bug]") {
-    // Under --backend libuv the loop hangs: LibuvBackend::wait() arms its uv timer with 0 ms
-    // for a deadline already passed; uv_run(UV_RUN_ONCE) fires it in its pre-poll timer pass
-    // and then polls with no timer at all (timeout -1), so nothing wakes it again.
+          "[queues]") {
+    // Regression (libuv 1.44): uv_run(UV_RUN_ONCE) fires a due timer in its pre-poll pass
+    // and then polled with no timeout; LibuvBackend::wait() now polls without blocking.
     bool timed_out = false;
     bool stalled = false;
     double elapsed = -1;

@@ -132,16 +132,15 @@ TEST_CASE("to_thread moves its arguments in", "[threads]") {
     Token::copies = 0;
     Token::moves = 0;
     run_test([]() -> Coro<> {
-        // A move-only argument. The function is called with the stored argument as an
-        // lvalue (to_thread's result type is invoke_result_t<F&, Args&...>), so it takes a
-        // reference.
+        // A move-only argument. As with std::thread, the function is called once with the
+        // stored arguments as rvalues, so it may take them by value.
         auto box = std::make_unique<int>(41);
-        int r = co_await corio::to_thread([](std::unique_ptr<int>& p) { return *p + 1; }, std::move(box));
+        int r = co_await corio::to_thread([](std::unique_ptr<int> p) { return *p + 1; }, std::move(box));
         CHECK(r == 42);
         CHECK_FALSE(box);  // moved from
 
         Token tok(7);
-        int v = co_await corio::to_thread([](Token& t) { return t.value; }, std::move(tok));
+        int v = co_await corio::to_thread([](Token&& t) { return t.value; }, std::move(tok));
         CHECK(v == 7);
         CHECK(tok.value == -1);
         CHECK(Token::copies == 0);
@@ -312,13 +311,11 @@ TEST_CASE("to_thread under virtual time does not advance the clock while the thr
     }
 }
 
-TEST_CASE("a timer that is already due fires while a to_thread job is in flight", "[threads][.bug]") {
+TEST_CASE("a timer that is already due fires while a to_thread job is in flight", "[threads]") {
     // The job waits for a callback scheduled with call_later(0s): a timer due at once. The
     // loop must run it while the job is in flight, on every backend.
-    // BUG (both backends): the timer fires only once the job has come back (here after the
-    // job's 3 s wait). virtual_time: VirtualTimeBackend::wait() blocks on its condition
-    // variable whenever a to_thread job is in flight, even when `deadline <= now_`.
-    // libuv: see "an overdue timer fires without waiting for an unrelated wake-up".
+    // Regression: the timer fired only once the job had come back (the job's 3 s wait):
+    // VirtualTimeBackend::wait() blocked whenever a job was in flight, even when due.
     std::promise<void> fired;
     std::future<void> fired_f = fired.get_future();
     bool job_saw_timer = false;
@@ -338,14 +335,11 @@ TEST_CASE("a timer that is already due fires while a to_thread job is in flight"
     CHECK(took < 1.0);
 }
 
-TEST_CASE("an overdue timer fires without waiting for an unrelated wake-up", "[threads][.bug]") {
+TEST_CASE("an overdue timer fires without waiting for an unrelated wake-up", "[threads]") {
     // A timer whose deadline passes while the loop is busy must fire as soon as the loop
-    // waits again. BUG (libuv backend, libuv 1.44): LibuvBackend::wait() starts its uv_timer
-    // with 0 ms and calls uv_run(UV_RUN_ONCE); libuv 1.44 runs due timers *before* polling,
-    // so the 0 ms timer is consumed first and the poll then blocks with no timeout, until
-    // some other event (here a thread's post after 2 s; without one, forever: a plain
-    // `call_later(0s, f)` followed by awaiting what f sets hangs the loop).
-    // The helper thread bounds the hang to 2 s.
+    // waits again. Regression (libuv 1.44 runs due timers *before* polling, so a 0 ms uv
+    // timer was consumed first and the poll blocked with no timeout). The helper thread's
+    // post after 2 s bounds such a hang.
     double took = 1e9;
     run_test([&]() -> Coro<> {
         auto& loop = corio::get_running_loop();
@@ -536,7 +530,7 @@ TEST_CASE("call_soon_threadsafe on a loop that is not running yet runs the callb
     loop.close();
 }
 
-TEST_CASE("a callback posted from another thread runs before a later call_soon callback", "[threads][.bug]") {
+TEST_CASE("a callback posted from another thread runs before a later call_soon callback", "[threads]") {
     // asyncio appends call_soon_threadsafe callbacks straight to the ready queue, so a
     // callback posted (and known to be posted: the thread was joined) before call_soon(b)
     // runs before b. corio keeps them in an inbox drained only after a backend wait/poll,

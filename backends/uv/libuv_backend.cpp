@@ -83,13 +83,22 @@ public:
     std::int64_t now() noexcept override { return static_cast<std::int64_t>(uv_hrtime()); }
 
     void wait(std::int64_t deadline) override {
-        if (deadline != detail::kNoDeadline) {
-            std::int64_t remaining = deadline - now();
-            // libuv's timers count whole milliseconds: round up, never wake before the deadline.
-            auto ms = remaining <= 0 ? 0 : static_cast<std::uint64_t>((remaining + 999'999) / 1'000'000);
-            uv_update_time(uv_);
-            uv_timer_start(timer_, [](uv_timer_t*) {}, ms, 0);
+        if (deadline == detail::kNoDeadline) {
+            uv_run(uv_, UV_RUN_ONCE);
+            return;
         }
+        std::int64_t remaining = deadline - now();
+        if (remaining <= 0) {
+            uv_run(uv_, UV_RUN_NOWAIT);
+            return;
+        }
+        // libuv's timers count whole milliseconds: round up, never wake before the deadline.
+        auto ms = static_cast<std::uint64_t>((remaining + 999'999) / 1'000'000);
+        uv_update_time(uv_);
+        // libuv runs due timers *before* it polls, so a timer that is already due when the
+        // iteration starts would fire and then leave UV_RUN_ONCE polling with no timeout:
+        // the callback stops the loop, which makes that poll return at once.
+        uv_timer_start(timer_, [](uv_timer_t* t) { uv_stop(t->loop); }, ms, 0);
         uv_run(uv_, UV_RUN_ONCE);
         uv_timer_stop(timer_);
     }

@@ -105,10 +105,14 @@ void EventLoop::check_thread_slow(const char* what) const {
                                        what));
 }
 
+void EventLoop::throw_closed(const char* what) {
+    throw RuntimeError(fmt::format("{}(): the event loop is closed", what));
+}
+
 TimerHandle EventLoop::add_callback_timer(std::int64_t deadline, detail::Callback* cb) {
     if (closed_) {
         cb->unref();
-        throw RuntimeError("the event loop is closed");
+        throw_closed("call_later");
     }
     cb->ref();  // the handle's; the heap keeps the first
     timers_.push(*cb, deadline);
@@ -258,20 +262,16 @@ void EventLoop::finish_thread_job(ThreadJob& job) noexcept {
 
 void EventLoop::shutdown_asyncgens() {
     RunningScope scope(*this, running_);
-    while (!asyncgens_.empty()) {
-        std::vector<Task<>> closers;
-        while (detail::AsyncGenHook* g = asyncgens_.front()) {
-            g->unhook();
-            closers.push_back(create_task(g->finalize()));
-        }
-        for (auto& t : closers)
-            while (!t.done()) run_once();
-        for (auto& t : closers) {
-            if (t.cancelled()) continue;
-            if (auto e = t.exception()) {
-                ExceptionContext ctx{"an error occurred during closing of an asynchronous generator", e, &t};
-                call_exception_handler(ctx);
-            }
+    // One at a time, from the front: closing a generator may destroy others it owns (an
+    // inner generator in its frame), which then leave the list instead of being closed twice.
+    while (detail::AsyncGenHook* g = asyncgens_.front()) {
+        g->unhook();
+        Task<> closer = create_task(g->finalize());
+        while (!closer.done()) run_once();
+        if (closer.cancelled()) continue;
+        if (auto e = closer.exception()) {
+            ExceptionContext ctx{"an error occurred during closing of an asynchronous generator", e, &closer};
+            call_exception_handler(ctx);
         }
     }
 }

@@ -65,16 +65,17 @@ public:
     template <class F>
     Handle call_soon(F&& f) {
         check_thread("call_soon");
+        if (closed_) throw_closed("call_soon");
         auto* cb = new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f));
         cb->ref();  // one for the queue, one for the handle
-        ready_.push({nullptr, static_cast<detail::Callback*>(cb)});
+        push_ready({nullptr, static_cast<detail::Callback*>(cb)});
         return Handle(cb);
     }
 
     template <class Rep, class Period, class F>
     TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         check_thread("call_later");
-        return add_callback_timer(detail::deadline_after(clock_ns(), std::max<std::int64_t>(0, detail::to_ns(delay))),
+        return add_callback_timer(detail::deadline_after(clock_ns(), detail::to_ns(delay)),
                                   new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
     }
 
@@ -137,11 +138,11 @@ public:
 
     // --- scheduler interface of the core's awaitables (not for application code) ----------
     std::int64_t clock_ns() const noexcept { return backend_->now(); }
-    void schedule(detail::TaskBase* t, detail::coroutine_handle<> h) { ready_.push({t, h.address()}); }
+    void schedule(detail::TaskBase* t, detail::coroutine_handle<> h) { push_ready({t, h.address()}); }
     void set_next(detail::coroutine_handle<> h) noexcept { next_ = h; }
     void add_timer(detail::TimerNode& n, std::int64_t deadline) { timers_.push(n, deadline); }
     void remove_timer(detail::TimerNode& n) noexcept { timers_.remove(n); }
-    void schedule_callback(detail::Callback* cb) { ready_.push({nullptr, cb}); }
+    void schedule_callback(detail::Callback* cb) { push_ready({nullptr, cb}); }
     detail::TaskBase* current_task_ptr() const noexcept { return current_; }
     std::uint64_t next_task_id() noexcept { return ++task_ids_; }
     void link_task(detail::TaskBase* t) noexcept {
@@ -165,7 +166,16 @@ public:
             check_thread_slow(what);
     }
 
+    [[noreturn]] static void throw_closed(const char* what);
+
 private:
+    // Every way onto the ready queue: callbacks posted from other threads go first, so that
+    // call_soon_threadsafe keeps FIFO order with call_soon as asyncio's does.
+    void push_ready(detail::ReadyItem item) {
+        if (inbox_pending_.load(std::memory_order_acquire)) [[unlikely]]
+            drain_inbox();
+        ready_.push(item);
+    }
     TimerHandle add_callback_timer(std::int64_t deadline, detail::Callback* cb);
     void post_threadsafe(detail::Callback* cb);
     void check_thread_slow(const char* what) const;

@@ -41,6 +41,8 @@ public:
         }
         h.destroy();
         root_ = {};
+        // asyncio: a cancellation requested during the last step still wins over the return.
+        if (!e && take_cancel(false)) e = std::make_exception_ptr(make_cancelled_error());
         if (e)
             store_exception(std::move(e));
         else
@@ -160,6 +162,7 @@ T take_task_result(const Task<T>& task) {
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
     check_thread("create_task");
+    if (closed_) throw_closed("create_task");
     if (!coro || coro.started()) detail::throw_bad_create_task(!coro, coro.function_name());
     auto h = coro.release();
     auto* t = new detail::TaskImpl<T>(*this, h, next_task_id(),

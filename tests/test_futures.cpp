@@ -515,7 +515,7 @@ TEST_CASE("futures: nothing is logged for a retrieved exception, a result or an 
 
 // --- lifetimes --------------------------------------------------------------------------------
 
-TEST_CASE("futures: an awaited future outlives its last handle until the awaiter resumes", "[futures][.bug]") {
+TEST_CASE("futures: an awaited future outlives its last handle until the awaiter resumes", "[futures]") {
     // asyncio: the waiting task holds the future (_fut_waiter). corio's FutureAwaiter keeps a
     // raw pointer, so dropping the last handle between set_result and the awaiter's resumption
     // frees the future under it (heap-use-after-free under ASan).
@@ -529,7 +529,7 @@ TEST_CASE("futures: an awaited future outlives its last handle until the awaiter
     }());
 }
 
-TEST_CASE("futures: an awaited task outlives its last handle until the awaiter resumes", "[tasks][futures][.bug]") {
+TEST_CASE("futures: an awaited task outlives its last handle until the awaiter resumes", "[tasks][futures]") {
     // The same for a Task: the loop drops its reference when the task finishes, before the
     // awaiter has resumed and read the result.
     run_test([]() -> Coro<> {

@@ -174,8 +174,7 @@ TEST_CASE("gather of a hundred children takes the time of one", "[gather]") {
     std::vector<int> r;
     run_test([&]() -> Coro<> {
         std::vector<Coro<int>> children;
-        // Five deadlines, 20 ms apart, in reverse order of the arguments. (Deadlines 1 ms apart
-        // made LibuvBackend::wait() hang under ASan: see the [.bug] tests in test_wait_for.cpp.)
+        // Five deadlines, 20 ms apart, in reverse order of the arguments.
         for (int i = 0; i < 100; ++i) children.push_back(value_after(std::chrono::milliseconds(100 - (i % 5) * 20), i));
         const double t0 = now();
         r = co_await corio::gather(std::move(children));
@@ -635,12 +634,10 @@ TEST_CASE("cancelling the task awaiting gather cancels every child", "[gather]")
     CHECK(proof == 0);
 }
 
-TEST_CASE("cancelling the task awaiting gather waits for the children's cleanup", "[gather][.bug]") {
-    // BUG: the first child to finish with the CancelledError that gather itself caused is
-    // taken for a "first failure" (GatherBase::note_result does not look at
-    // cancel_requested_), so gather cancels the other children a second time and interrupts
-    // their cleanup: "a cleaned" never happens and the awaiter resumes at 10 ms, not 30 ms.
-    // asyncio cancels each child once and never again.
+TEST_CASE("cancelling the task awaiting gather waits for the children's cleanup", "[gather]") {
+    // asyncio cancels each child once and never again: the first child to end with the
+    // CancelledError gather itself caused is not a "first failure" that cancels the others
+    // a second time (which would cut a's cleanup short and resume the awaiter at 10 ms).
     Log log;
     double elapsed = -1;
     run_test([&]() -> Coro<> {

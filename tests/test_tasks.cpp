@@ -459,7 +459,7 @@ TEST_CASE("tasks: a failed task nobody awaited is logged when its last handle go
     CHECK(capture.count("seen failure") == 0);
 }
 
-TEST_CASE("tasks: the never-retrieved report of a task says Task and names it", "[tasks][.bug]") {
+TEST_CASE("tasks: the never-retrieved report of a task says Task and names it", "[tasks]") {
     // asyncio: "Task exception was never retrieved" with the task's repr. corio builds that
     // line in ~FutureBase with dynamic_cast<TaskBase*>(this), which is always null there
     // (the TaskBase part is already destroyed), so a task is reported as a "Future".
@@ -890,7 +890,7 @@ TEST_CASE("tasks: a task that cancels itself gets CancelledError at its next sus
     CHECK_FALSE(reached_end);
 }
 
-TEST_CASE("tasks: a task that cancels itself and then returns ends cancelled", "[tasks][.bug]") {
+TEST_CASE("tasks: a task that cancels itself and then returns ends cancelled", "[tasks]") {
     // test_cancel_at_end: asyncio turns the pending _must_cancel into a cancelled task even
     // though the coroutine returned.
     run_test([]() -> Coro<> {
@@ -1189,7 +1189,7 @@ TEST_CASE("tasks: done callbacks see a cancelled or failed task", "[tasks]") {
     CHECK(bag == expected);
 }
 
-TEST_CASE("tasks: done callbacks and awaiters are woken in the order they registered", "[tasks][.bug]") {
+TEST_CASE("tasks: done callbacks and awaiters are woken in the order they registered", "[tasks]") {
     // asyncio: a task's awaiters are done callbacks too, so a callback added before a task
     // started awaiting runs before that task resumes. corio wakes every awaiter first.
     Strings log;

@@ -484,12 +484,11 @@ TEST_CASE("wait_for with a zero timeout: another exception raised during the can
 }
 
 TEST_CASE("wait_for with a zero timeout gives TimeoutError after an earlier, swallowed cancellation",
-          "[wait_for][.bug]") {
+          "[wait_for]") {
     // test_timeouts.test_timeout_after_cancellation, through wait_for's timeout <= 0 path:
     // Python awaits the cancelled task and turns its CancelledError into TimeoutError whatever
-    // the caller's cancelling() count was before. BUG: wait_for_impl's zero path rethrows the
-    // CancelledError when `task.cancelling() > 0`, an absolute test; it should compare with
-    // the count taken before awaiting (only a *new* cancellation of the caller passes on).
+    // the caller's cancelling() count was before: only a *new* cancellation of the caller
+    // passes on (compared with the count taken before awaiting, not with zero).
     std::string outcome;
     run_test([&]() -> Coro<> {
         bool cancelled_once = false;
@@ -812,10 +811,8 @@ TEST_CASE("an outside cancel at the moment the timeout fires wins: CancelledErro
     outside_cancel_and_timeout_race(false);
 }
 
-TEST_CASE("an outside cancel and the timeout, both due while the loop was blocked", "[wait_for][.bug]") {
-    // BUG (libuv backend, libuv <= 1.44): wait() with a deadline already passed starts a 0 ms
-    // uv timer and runs UV_RUN_ONCE; libuv runs the due timer *before* polling, then polls
-    // with an infinite timeout. The loop hangs here under --backend libuv.
+TEST_CASE("an outside cancel and the timeout, both due while the loop was blocked", "[wait_for]") {
+    // Regression (libuv <= 1.44 runs a due timer before polling, then polled forever).
     outside_cancel_and_timeout_race(true);
 }
 
@@ -971,10 +968,9 @@ TEST_CASE("nested wait_for: after the inner timed out the outer one still fires"
     }
 }
 
-TEST_CASE("nested wait_for with the loop blocked past both deadlines", "[wait_for][.bug]") {
-    // test_nested_timeouts_loop_busy. BUG (libuv backend, libuv <= 1.44): once the loop has
-    // been blocked past a deadline, LibuvBackend::wait() never returns (see the race test
-    // above). Under libuv both timeouts are due together: the inner passes a CancelledError
+TEST_CASE("nested wait_for with the loop blocked past both deadlines", "[wait_for]") {
+    // test_nested_timeouts_loop_busy. Under libuv both timeouts are due together (the loop
+    // was blocked past both deadlines): the inner passes a CancelledError
     // on and the outer raises TimeoutError; under virtual time blocking takes no time, so the
     // inner fires at 10 ms (TimeoutError, caught) and the outer at 100 ms.
     std::string inner_saw, outer_saw;
@@ -1125,12 +1121,11 @@ TEST_CASE("wait_for on gather: on timeout every child is cancelled and has finis
     CHECK(quick == 3);
 }
 
-TEST_CASE("wait_for on gather with a zero timeout: the children never run", "[wait_for][gather][.bug]") {
+TEST_CASE("wait_for on gather with a zero timeout: the children never run", "[wait_for][gather]") {
     // asyncio: wait_for(gather(...), 0) cancels the gathering future, which cancels every
     // child, and waits for it before raising TimeoutError (API.md: "on timeout the inner work
-    // is cancelled and has finished before the throw"). BUG: for an awaitable that is neither
-    // a Coro, a Task nor a Future, wait_for_impl's zero path throws at once and drops the
-    // GatherAwaiter: its children, already tasks, run on after the TimeoutError.
+    // is cancelled and has finished before the throw"): no child may run on after the
+    // TimeoutError.
     int started = 0;
     bool timed_out = false;
     int started_after = -1;
@@ -1153,8 +1148,8 @@ TEST_CASE("wait_for on gather with a zero timeout: the children never run", "[wa
 }
 
 TEST_CASE("wait_for on gather of tasks with a zero timeout cancels them before TimeoutError",
-          "[wait_for][gather][.bug]") {
-    // The same BUG as above, seen on tasks given to gather: they are not cancelled at all.
+          "[wait_for][gather]") {
+    // The same, for tasks given to gather: they are cancelled and done before the throw.
     bool c1 = false, f1 = false, c2 = false, f2 = false;
     bool timed_out = false, cancelled_at_throw = false;
     run_test([&]() -> Coro<> {

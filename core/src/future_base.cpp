@@ -28,18 +28,40 @@ void schedule_done_callback(EventLoop& loop, FutureBase& f, std::function<void(F
 }
 }  // namespace
 
+// A done callback waits in the same list as awaiters, so both are woken in one FIFO order.
+class DoneCallback final : public FutureWaiter {
+public:
+    explicit DoneCallback(std::function<void(FutureBase&)> cb) : cb_(std::move(cb)) {}
+    void on_future_done(FutureBase& f) override {
+        try {
+            schedule_done_callback(f.loop(), f, std::move(cb_));
+        } catch (...) {
+            // Only a closed loop refuses, and then the callback can never run.
+        }
+        delete this;
+    }
+    void on_future_dropped() noexcept override { delete this; }
+
+private:
+    std::function<void(FutureBase&)> cb_;
+};
+
 FutureBase::~FutureBase() {
-    if (state_ == FutureState::failed && !retrieved_) {
-        std::string msg = fmt::format("{} exception was never retrieved: {}",
-                                      dynamic_cast<TaskBase*>(this) ? "Task" : "Future", describe(exception_));
-        if (auto* t = dynamic_cast<TaskBase*>(this))
-            msg = fmt::format("Task exception was never retrieved: task '{}' (created at {}:{}) failed: {}", t->name(),
-                              t->created_at().file, t->created_at().line, describe(exception_));
+    report_unretrieved("Future", {});
+    while (FutureWaiter* w = waiters_.pop_front()) w->on_future_dropped();
+}
+
+void FutureBase::report_unretrieved(const char* what, const std::string& who) noexcept {
+    if (state_ != FutureState::failed || retrieved_) return;
+    retrieved_ = true;
+    try {
+        std::string msg = fmt::format("{} exception was never retrieved{}: {}", what, who, describe(exception_));
         // The loop may be gone when the last handle dies after run(); use it only if it runs here.
         if (running_loop() == loop_)
             loop_->call_exception_handler(ExceptionContext{msg, exception_, nullptr});
         else
             log_line(msg);
+    } catch (...) {
     }
 }
 
@@ -67,7 +89,7 @@ void FutureBase::add_done_callback(std::function<void(FutureBase&)> cb) {
     if (done())
         schedule_done_callback(*loop_, *this, std::move(cb));
     else
-        extra().callbacks.push_back(std::move(cb));
+        waiters_.push_back(*new DoneCallback(std::move(cb)));
 }
 
 void FutureBase::store_exception(std::exception_ptr e) noexcept {
@@ -77,14 +99,12 @@ void FutureBase::store_exception(std::exception_ptr e) noexcept {
 
 void FutureBase::complete() noexcept {
     while (FutureWaiter* w = waiters_.pop_front()) w->on_future_done(*this);
-    if (extra_ && !extra_->callbacks.empty()) {
-        auto callbacks = std::move(extra_->callbacks);
-        extra_->callbacks.clear();
-        for (auto& cb : callbacks) schedule_done_callback(*loop_, *this, std::move(cb));
-    }
 }
 
 TaskBase::~TaskBase() {
+    // Here, not in ~FutureBase: by then this is no longer a TaskBase to describe.
+    if (state_ == FutureState::failed && !retrieved_)
+        report_unretrieved("Task", fmt::format(" (task '{}' created at {}:{})", name(), created_at_.file, created_at_.line));
     if (root_) root_.destroy();
 }
 

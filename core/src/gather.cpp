@@ -32,7 +32,9 @@ void GatherBase::child_done(Child& c) {
 void GatherBase::note_result(TaskBase& t) {
     if (t.state() == FutureState::succeeded) return;
     t.mark_retrieved();  // gather answers for every child's exception
-    if (return_exceptions_ || first_error_) return;
+    // Once the awaiter was cancelled every child already got its one cancel(): a child that
+    // then ends (cancelled or failed) must not make gather cancel the others again.
+    if (return_exceptions_ || first_error_ || cancel_requested_) return;
     first_error_ = t.stored_exception();
     cancel_pending({});
 }

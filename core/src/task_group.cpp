@@ -10,8 +10,10 @@ namespace corio {
 TaskGroup::~TaskGroup() {
     // Only reached with children pending if the frame holding the group is destroyed
     // mid-wait (loop closing): detach so that no child calls back into a dead group.
-    for (auto& c : children_)
+    for (auto& c : children_) {
         if (c->registered()) c->task.base()->remove_waiter(*c);
+        c->reaction.cancel();
+    }
 }
 
 void TaskGroup::check_open(const char* function) {

@@ -60,11 +60,17 @@ public:
     Exit exit(std::exception_ptr body_error);
 
 private:
+    // asyncio reacts to a finished child from a done callback, i.e. one call_soon later: a
+    // sibling that was already ready still runs its step first (and may fail too, landing in
+    // the same ExceptionGroup). The Handle lets a destroyed group drop a pending reaction.
     struct Child final : detail::FutureWaiter {
         Child(TaskGroup& g, detail::TaskBase& t) : group(g), task(detail::task_handle<void>(&t)) {}
-        void on_future_done(detail::FutureBase&) override { group.on_child_done(*this); }
+        void on_future_done(detail::FutureBase&) override {
+            reaction = group.parent_.loop().call_soon([this] { group.on_child_done(*this); });
+        }
         TaskGroup& group;
         Task<> task;
+        Handle reaction;
     };
 
     void check_open(const char* function);

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -28,10 +29,11 @@ public:
 
     void run() noexcept override {
         try {
+            // Called once, so f and args are passed as rvalues (move-only arguments work).
             if constexpr (std::is_void_v<R>)
-                std::apply(f_, args_);
+                std::apply(std::move(f_), std::move(args_));
             else
-                result_.emplace(std::apply(f_, args_));
+                result_.emplace(std::apply(std::move(f_), std::move(args_)));
         } catch (...) {
             error_ = std::current_exception();
         }
@@ -64,11 +66,13 @@ private:
 }  // namespace detail
 
 template <class F, class... Args>
-Coro<std::invoke_result_t<F&, Args&...>> to_thread(F f, Args... args) {
-    using R = std::invoke_result_t<F&, Args&...>;
+Coro<std::invoke_result_t<F, Args...>> to_thread(F f, Args... args) {
+    using R = std::invoke_result_t<F, Args...>;
     EventLoop& loop = get_running_loop();
     Future<R> future(loop);
-    loop.run_in_thread(*new detail::ThreadCall<R, F, Args...>(future, std::move(f), std::move(args)...));
+    auto job = std::make_unique<detail::ThreadCall<R, F, Args...>>(future, std::move(f), std::move(args)...);
+    loop.run_in_thread(*job);  // throws (and the job is freed) if the loop is closed
+    job.release();             // complete() deletes it
     co_return co_await future;
 }
 

@@ -35,28 +35,33 @@ struct is_task_or_future<Future<T>> : std::true_type {};
 template <class A, class R = await_result_t<A>>
 Coro<R> wait_for_impl(A aw, std::int64_t ns) {
     TaskBase& task = current_task_ref("wait_for()");
-    if (ns <= 0) {
-        // asyncio: a zero or negative timeout never starts a coroutine, returns a finished
-        // task's result, and cancels a running task (waiting for it) before timing out.
-        if constexpr (is_coro<A>::value) {
-            discard(std::move(aw));
-        } else if constexpr (is_task_or_future<A>::value) {
-            if (!aw.done()) {
-                aw.cancel();
-                bool cancelled = false;
-                try {
-                    co_await shield(aw);
-                } catch (const CancelledError&) {
-                    if (task.cancelling() > 0 || !aw.cancelled()) throw;
-                    cancelled = true;
-                }
-                if (cancelled) throw_timeout(ns);
-            }
-            co_return aw.result();
-        }
+    std::optional<TimeoutScope> scope;
+    if (ns > 0) {
+        scope.emplace(task, deadline_after(task.loop().clock_ns(), ns));
+    } else if constexpr (is_coro<A>::value) {
+        // asyncio: a zero or negative timeout never starts a coroutine.
+        discard(std::move(aw));
         throw_timeout(ns);
+    } else if constexpr (is_task_or_future<A>::value) {
+        // ... returns a finished task's result, and cancels a running one, waiting for it,
+        // before timing out. Only a cancellation of the caller that is new passes through.
+        if (!aw.done()) {
+            const std::uint32_t before = task.cancelling();
+            aw.cancel();
+            bool cancelled = false;
+            try {
+                co_await shield(aw);
+            } catch (const CancelledError&) {
+                if (task.cancelling() > before || !aw.cancelled()) throw;
+                cancelled = true;
+            }
+            if (cancelled) throw_timeout(ns);
+        }
+        co_return aw.result();
+    } else {
+        // Anything else (gather, ...) is cancelled at its first suspension and awaited.
+        scope.emplace(task, TimeoutScope::Expired{});
     }
-    TimeoutScope scope(task, deadline_after(task.loop().clock_ns(), ns));
     bool timed_out = false;
     std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
     try {
@@ -65,7 +70,7 @@ Coro<R> wait_for_impl(A aw, std::int64_t ns) {
         else
             result.emplace(co_await std::move(aw));
     } catch (const CancelledError&) {
-        if (!scope.owns_cancellation()) throw;
+        if (!scope->owns_cancellation()) throw;
         timed_out = true;
     }
     if (timed_out) throw_timeout(ns);

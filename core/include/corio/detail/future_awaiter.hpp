@@ -20,7 +20,10 @@ public:
     FutureAwaiter(FutureBase* f, ValueSlot<T>* slot) noexcept : f_(f), slot_(slot) {}
     FutureAwaiter(const FutureAwaiter& o) noexcept : FutureWaiter(o), f_(o.f_), slot_(o.slot_) {}
     ~FutureAwaiter() {
-        if (registered()) f_->remove_waiter(*this);
+        if (task_) {
+            if (registered()) f_->remove_waiter(*this);
+            f_->unref();
+        }
     }
 
     bool await_ready() const {
@@ -34,6 +37,9 @@ public:
         if (&task->loop() != &f_->loop()) throw_other_loop();
         task_ = task;
         h_ = h;
+        // Like asyncio's _fut_waiter: the waiting task keeps the future alive until it has
+        // resumed and read the result, even if every other handle is dropped meanwhile.
+        f_->ref();
         f_->add_waiter(*this);
         task->suspend_on(*this);
     }

@@ -38,6 +38,9 @@ protected:
 class FutureWaiter : public ListNode {
 public:
     virtual void on_future_done(FutureBase& f) = 0;
+    // The future is destroyed with this waiter still listed: only a waiter the future owns
+    // (a done callback) can be, as awaiters keep their future alive.
+    virtual void on_future_dropped() noexcept {}
     bool registered() const noexcept { return linked(); }
 
 protected:
@@ -52,7 +55,6 @@ enum class FutureState : std::uint8_t { pending, succeeded, failed, cancelled };
 struct FutureExtra {
     std::string cancel_message;
     std::string name;
-    std::vector<std::function<void(FutureBase&)>> callbacks;
 };
 
 class FutureBase {
@@ -84,7 +86,8 @@ public:
     void add_waiter(FutureWaiter& w) noexcept { waiters_.push_back(w); }
     void remove_waiter(FutureWaiter& w) noexcept { waiters_.remove(w); }
 
-    // Scheduled with call_soon once done (at once if already done), in the order added.
+    // Scheduled with call_soon once done (at once if already done). Done callbacks and
+    // awaiters share one FIFO list, as in asyncio where an awaiter is a done callback.
     void add_done_callback(std::function<void(FutureBase&)> cb);
 
     FutureExtra& extra() {
@@ -100,9 +103,11 @@ public:
 protected:
     explicit FutureBase(EventLoop& loop) noexcept : loop_(&loop) {}
     virtual ~FutureBase();
+    // "... exception was never retrieved", once, if the failure was never looked at.
+    void report_unretrieved(const char* what, const std::string& who) noexcept;
 
     // Stores a failure (CancelledError makes the state `cancelled`); complete() then wakes
-    // the waiters and schedules the callbacks. For success: state_ = succeeded; complete().
+    // the waiters and done callbacks in the order they were added. For success: state_ = succeeded; complete().
     void store_exception(std::exception_ptr e) noexcept;
     void complete() noexcept;
 

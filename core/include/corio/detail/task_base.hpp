@@ -17,8 +17,10 @@ class TaskBase : public FutureBase {
 public:
     bool cancel(std::string msg = {}) override;
     std::uint32_t cancelling() const noexcept { return num_cancels_; }
+    // As in Python 3.13: when the last request is taken back, a cancellation not yet
+    // delivered is dropped too (a timeout that expired while its block ran no await).
     std::uint32_t uncancel() noexcept {
-        if (num_cancels_ > 0) --num_cancels_;
+        if (num_cancels_ > 0 && --num_cancels_ == 0) must_cancel_ = false;
         return num_cancels_;
     }
     std::uint64_t id() const noexcept { return id_; }

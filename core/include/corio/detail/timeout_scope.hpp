@@ -17,6 +17,10 @@ public:
     TimeoutScope(TaskBase& task, std::int64_t deadline) : task_(task), cancelling_(task.cancelling()) {
         task.loop().add_timer(*this, deadline);
     }
+    // A timeout that is over before it starts (wait_for(aw, 0s)): the task is cancelled at
+    // once, so `aw` is cancelled at its first suspension, before any work of its own runs.
+    struct Expired {};
+    TimeoutScope(TaskBase& task, Expired) : task_(task), cancelling_(task.cancelling()) { fire(); }
     TimeoutScope(const TimeoutScope&) = delete;
     ~TimeoutScope() {
         disarm();

@@ -387,7 +387,11 @@ struct Options {
     std::size_t n_timers = 1'000'000;
     std::size_t n_memory = 1'000'000;
     int runs = 3;
+#ifdef __EMSCRIPTEN__
+    std::string backend = "browser";  // the platform default: there is no libuv under wasm
+#else
     std::string backend = "libuv";
+#endif
     bool json = false;
     bool cold_heap = false;
     bool spawn = true;
@@ -402,7 +406,7 @@ struct Options {
     if (!error.empty()) fmt::print(stderr, "corio_bench: {}\n", error);
     fmt::print(stderr,
                "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-pingpong N] [--n-lock N] [--n-timers N]\n"
-               "                   [--n-memory N] [--runs K] [--backend libuv|virtual_time]\n"
+               "                   [--n-memory N] [--runs K] [--backend libuv|browser|virtual_time]\n"
                "                   [--only spawn,yields,pingpong,lock,timers,memory] [--json] [--cold-heap]\n");
     std::exit(error.empty() ? 0 : 2);
 }
@@ -449,8 +453,8 @@ Options parse_options(int argc, char** argv) {
             o.runs = static_cast<int>(parse_count(arg, next()));
         } else if (arg == "--backend") {
             o.backend = next();
-            if (o.backend != "libuv" && o.backend != "virtual_time")
-                usage(fmt::format("unknown backend '{}' (libuv or virtual_time)", o.backend));
+            if (o.backend != "libuv" && o.backend != "browser" && o.backend != "virtual_time")
+                usage(fmt::format("unknown backend '{}' (libuv, browser or virtual_time)", o.backend));
         } else if (arg == "--json") {
             o.json = true;
         } else if (arg == "--cold-heap") {
@@ -487,7 +491,16 @@ Options parse_options(int argc, char** argv) {
 template <class T>
 T run_once(const Options& o, corio::Coro<T> workload) {
     corio::RunOptions ro;
-    ro.backend = o.backend == "virtual_time" ? corio::backends::virtual_time() : corio::backends::libuv();
+    if (o.backend == "virtual_time") {
+        ro.backend = corio::backends::virtual_time();
+    } else {
+#ifdef __EMSCRIPTEN__
+        if (o.backend != "browser") usage("only the browser and virtual_time backends exist under wasm");
+#else
+        if (o.backend != "libuv") usage("the browser backend exists only under wasm");
+        ro.backend = corio::backends::libuv();
+#endif
+    }  // empty: the platform default
     return corio::run(std::move(workload), std::move(ro));
 }
 

@@ -546,6 +546,9 @@ struct Samples {
 template <class Make>
 Samples repeat(const Options& o, bool warm_up, Make make) {
     Samples s;
+#ifdef __EMSCRIPTEN__
+    warm_up = true;  // the wasm engine tiers up hot code: measure the optimised tier, as for node's peer
+#endif
     if (warm_up && !o.cold_heap) run_once(o, make());  // warm-up, not counted
     for (int r = 0; r < o.runs; ++r) {
         OpRun x = run_once(o, make());

@@ -4,6 +4,7 @@
 # browser backend's own tests, the examples against their Python originals, then every
 # example native (build/native-for-wasm-compare) beside its wasm build under node, which
 # must print the same bytes. Reports the size of hello.wasm. Exits non-zero on a failure.
+# CORIO_WASM_PAGE=1 also runs the core suite in a page of headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -35,6 +36,20 @@ step "examples: native and node print the same bytes"
 setup_build build/native-for-wasm-compare --buildtype=release -Dtests=false -Dbench=false
 ninja -C build/native-for-wasm-compare -j "$jobs"
 python3 wasm/compare_examples.py build/native-for-wasm-compare/examples build/wasm/examples
+
+# Opt-in (CORIO_WASM_PAGE=1): the core suite once more in a page of headless Chromium, where
+# the backend hops through a MessageChannel instead of Node's setImmediate, and the page
+# must keep drawing animation frames meanwhile.
+if [ "${CORIO_WASM_PAGE:-0}" = 1 ]; then
+    step "core tests in a page (headless Chromium)"
+    ensure_packages chromium
+    if [ ! -d build/wasm-page/node_modules/playwright-core ]; then
+        mkdir -p build/wasm-page
+        npm install --prefix build/wasm-page --no-save --silent playwright-core@1 >/dev/null
+    fi
+    NODE_PATH="$PWD/build/wasm-page/node_modules" \
+        node wasm/page/run_in_chromium.js build/wasm/tests core_tests "--backend browser"
+fi
 
 hello_size=$(stat -c %s build/wasm/examples/hello.wasm)
 echo

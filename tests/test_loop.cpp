@@ -460,7 +460,7 @@ TEST_CASE("virtual time: run_once jumps the clock to the next timer", "[loop]") 
 // --- call_soon_threadsafe ------------------------------------------------------------------
 
 TEST_CASE("call_soon_threadsafe from several threads: every callback runs once, on the loop's thread",
-          "[loop]") {
+          "[loop][threads]") {
     constexpr int kThreads = 4;
     constexpr int kPerThread = 500;
     int count = 0;
@@ -493,7 +493,7 @@ TEST_CASE("call_soon_threadsafe from several threads: every callback runs once, 
     CHECK(out_of_order == 0);  // each thread's callbacks run in the order it posted them
 }
 
-TEST_CASE("call_soon_threadsafe wakes a loop that waits with nothing to do", "[loop]") {
+TEST_CASE("call_soon_threadsafe wakes a loop that waits with nothing to do", "[loop][threads]") {
     double waited = -1;
     bool ran = false;
     run_test([&]() -> Coro<> {
@@ -519,7 +519,7 @@ TEST_CASE("call_soon_threadsafe wakes a loop that waits with nothing to do", "[l
 
 TEST_CASE("call_soon_threadsafe from the loop's own thread keeps FIFO order with call_soon "
           "(test_call_soon_threadsafe_same_thread)",
-          "[loop]") {
+          "[loop][threads]") {
     std::vector<std::string> results;
     run_test([&]() -> Coro<> {
         corio::EventLoop& loop = corio::get_running_loop();
@@ -536,7 +536,7 @@ TEST_CASE("call_soon_threadsafe from the loop's own thread keeps FIFO order with
 }
 
 TEST_CASE("a callback posted from another thread before a call_soon runs first (test_call_soon_threadsafe)",
-          "[loop]") {
+          "[loop][threads]") {
     std::vector<std::string> results;
     run_test([&]() -> Coro<> {
         corio::EventLoop& loop = corio::get_running_loop();
@@ -553,7 +553,7 @@ TEST_CASE("a callback posted from another thread before a call_soon runs first (
     CHECK(results == std::vector<std::string>{"hello", "world"});
 }
 
-TEST_CASE("call_soon_threadsafe on a closed loop raises RuntimeError and drops the callback", "[loop]") {
+TEST_CASE("call_soon_threadsafe on a closed loop raises RuntimeError and drops the callback", "[loop][threads]") {
     auto token = std::make_shared<int>(1);
     corio::EventLoop loop(corio_test::make_backend());
     loop.close();
@@ -574,7 +574,7 @@ TEST_CASE("call_soon_threadsafe on a closed loop raises RuntimeError and drops t
     CHECK(token.use_count() == 1);
 }
 
-TEST_CASE("debug mode: call_soon from another thread raises RuntimeError (check_thread)", "[loop]") {
+TEST_CASE("debug mode: call_soon from another thread raises RuntimeError (check_thread)", "[loop][threads]") {
     std::string soon_error, later_error, at_error;
     bool ran = false;
     corio::RunOptions o = corio_test::options();

@@ -384,7 +384,7 @@ TEST_CASE("main's exception still leaves no task behind (test_asyncio_run_closes
     CHECK(log.count("destroyed but it is pending") == 0);
 }
 
-TEST_CASE("two runs one after the other on the same thread", "[run]") {
+TEST_CASE("two runs one after the other on the same thread", "[run][threads]") {
     for (int i = 0; i < 3; ++i) {
         int v = run_test([i]() -> Coro<int> {
             co_await corio::sleep(1ms);
@@ -425,7 +425,7 @@ TEST_CASE("one backend serves one run after another", "[run]") {
     }
 }
 
-TEST_CASE("runs on several threads at the same time each have their own loop", "[run]") {
+TEST_CASE("runs on several threads at the same time each have their own loop", "[run][threads]") {
     constexpr int kThreads = 4;
     std::vector<int> results(kThreads, -1);
     std::vector<std::thread> threads;

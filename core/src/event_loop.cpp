@@ -3,12 +3,17 @@
 // next iteration, so sleep(0) lets every other ready task run once).
 #include "corio/event_loop.hpp"
 
+#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <typeinfo>
 
+#include "corio/call_graph.hpp"
 #include "corio/coro.hpp"
 #include "corio/detail/thread_pool.hpp"
+#include "corio/detail/tracer.hpp"
 #include "corio/log.hpp"
 #include "corio/task.hpp"
 
@@ -21,11 +26,45 @@ thread_local EventLoop* t_running_loop = nullptr;
 // steps, so a busy ready queue neither starves I/O and timers nor pays a syscall per step.
 constexpr std::size_t kStepsBetweenPolls = 64;
 
-std::string describe_task(const detail::TaskBase& t) {
-    return fmt::format("<Task name='{}' coro={} created at {}:{}>", t.name(), t.created_at().function,
-                       t.created_at().file, t.created_at().line);
+// asyncio's task repr, in C++ terms: `defined at` is where the coroutine is written (its
+// frame knows), `created at` where create_task was called (kept in debug mode only, as
+// asyncio keeps its source traceback).
+std::string describe_task(const detail::TaskBase& t, detail::SourceLocation def) {
+    std::string s = fmt::format("<Task name='{}'", t.name());
+    if (def.line != 0) fmt::format_to(std::back_inserter(s), " coro={}() defined at {}:{}", detail::coroutine_name(def.function), def.file, def.line);
+    const detail::FutureExtra* x = t.extra_if_any();
+    if (x && x->spawned_at.line != 0) fmt::format_to(std::back_inserter(s), " created at {}:{}", x->spawned_at.file, x->spawned_at.line);
+    s += '>';
+    return s;
+}
+std::string describe_task(const detail::TaskBase& t) { return describe_task(t, t.created_at()); }
+
+// "std::runtime_error: boom", as Python prints "ValueError: boom".
+std::string describe_with_type(const std::exception_ptr& e) {
+    if (!e) return "no exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const CancelledError&) {
+        return detail::describe(e);
+    } catch (const std::exception& x) {
+        const char* mangled = typeid(x).name();
+        int status = 0;
+        char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+        std::string out = fmt::format("{}: {}", status == 0 && name ? name : mangled, x.what());
+        std::free(name);
+        return out;
+    } catch (...) {
+        return detail::describe(e);
+    }
 }
 }  // namespace
+
+std::string format_exception_context(const ExceptionContext& context) {
+    std::string text = context.message;
+    if (context.task && *context.task) text += fmt::format("\ntask: {}", describe_task(*context.task->base()));
+    if (context.exception) text += fmt::format("\nexception: {}", describe_with_type(context.exception));
+    return text;
+}
 
 namespace detail {
 EventLoop* running_loop() noexcept { return t_running_loop; }
@@ -40,8 +79,10 @@ TaskBase& current_task_ref(const char* what) {
 
 void report_never_awaited(const PromiseBase& p) noexcept {
     try {
-        log_line(fmt::format("RuntimeWarning: coroutine '{}' was never awaited (created at {}:{})", p.function_,
-                             p.file_, p.line_));
+        // Python's warning line: "file:line: RuntimeWarning: coroutine 'f' was never awaited",
+        // with the place where the coroutine is defined (a frame has no room for its caller's).
+        log_line(fmt::format("{}:{}: RuntimeWarning: coroutine '{}' was never awaited", p.file_, p.line_,
+                             coroutine_name(p.function_)));
     } catch (...) {
     }
 }
@@ -95,8 +136,54 @@ EventLoop::~EventLoop() {
 
 void EventLoop::set_debug(bool on) noexcept {
     debug_ = on;
-    instrumented_ = on;
+    instrumented_ = on || tracer_;
 }
+
+void EventLoop::start_tracing(const std::string& path) {
+    check_thread("start_tracing");
+    tracer_.reset();  // a second trace replaces the first, which is completed
+    tracer_ = std::make_unique<detail::Tracer>(path);
+    instrumented_ = true;
+    // Tasks already running get their tracks named now.
+    for (detail::TaskBase* t = tasks_head_; t; t = t->next_in_loop) tracer_->name_task(*t);
+}
+
+void EventLoop::stop_tracing() noexcept {
+    tracer_.reset();
+    instrumented_ = debug_;
+}
+
+void EventLoop::on_task_created(detail::TaskBase& t, detail::SourceLocation at) noexcept {
+    try {
+        if (debug_) t.extra().spawned_at = at;
+        if (tracer_) tracer_->task_created(t, at);
+    } catch (...) {
+        // Only a diagnostic is lost.
+    }
+}
+
+void EventLoop::trace_task_done(const detail::TaskBase& t) noexcept {
+    try {
+        tracer_->task_done(t);
+    } catch (...) {
+    }
+}
+
+void EventLoop::trace_cancel(const detail::TaskBase& t) noexcept {
+    try {
+        tracer_->task_cancel_requested(t);
+    } catch (...) {
+    }
+}
+
+void EventLoop::trace_timer_set(const detail::TimerNode& n, std::uint32_t from, std::uint32_t to) noexcept {
+    try {
+        tracer_->timer_set(&n, from, to);
+    } catch (...) {
+    }
+}
+
+void EventLoop::trace_timer_removed(const detail::TimerNode& n) noexcept { tracer_->timer_removed(&n); }
 
 void EventLoop::check_thread_slow(const char* what) const {
     if (running_ && std::this_thread::get_id() != thread_)
@@ -116,6 +203,8 @@ TimerHandle EventLoop::add_callback_timer(std::int64_t deadline, detail::Callbac
     }
     cb->ref();  // the handle's; the heap keeps the first
     timers_.push(*cb, deadline);
+    if (tracer_) [[unlikely]]
+        trace_timer_set(*cb, current_ ? static_cast<std::uint32_t>(current_->id()) : 0u, detail::Tracer::kCallbackTrack);
     return TimerHandle(cb, static_cast<double>(deadline) * 1e-9);
 }
 
@@ -145,7 +234,12 @@ void EventLoop::after_io() {
     if (inbox_pending_.load(std::memory_order_acquire)) drain_inbox();
     if (timers_.empty()) return;
     const std::int64_t now = backend_->now();
-    while (!timers_.empty() && timers_.top()->deadline() <= now) timers_.pop()->fire();
+    while (!timers_.empty() && timers_.top()->deadline() <= now) {
+        detail::TimerNode* n = timers_.pop();
+        if (tracer_) [[unlikely]]
+            tracer_->timer_fired(n);
+        n->fire();
+    }
 }
 
 void EventLoop::run_once() {
@@ -159,6 +253,7 @@ void EventLoop::run_once() {
     const std::size_t n = ready_.size();
     steps_since_io_ += n;
     run_ready(n);
+    ready_.shrink_if_drained();
 }
 
 void EventLoop::run_ready(std::size_t n) {
@@ -188,13 +283,33 @@ void EventLoop::run_item(detail::ReadyItem item) {
 void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     // Keep the task alive for the report even if this step finishes and releases it.
     Task<> task = detail::task_handle<void>(item.task);
+    // Taken now: a step that finishes its task destroys the frame that knows the location.
+    const detail::SourceLocation at = item.task && debug_ ? item.task->created_at() : detail::SourceLocation{};
+    // The step may start or stop tracing: only a slice that was begun is ended.
+    detail::Tracer* tracer = tracer_.get();
+    if (tracer) {
+        if (item.task)
+            tracer->begin_step(*item.task, item.target);
+        else
+            tracer->begin_callback();
+    }
     const auto start = std::chrono::steady_clock::now();
     run_item(item);
     const auto took = std::chrono::steady_clock::now() - start;
+    if (tracer && tracer == tracer_.get()) {
+        try {
+            if (item.task)
+                tracer->end_step(*item.task);
+            else
+                tracer->end_callback();
+        } catch (...) {
+            // Only a slice of the trace is lost.
+        }
+    }
     if (debug_ && took > slow_callback_) {
         const double seconds = std::chrono::duration<double>(took).count();
         if (item.task)
-            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task), seconds));
+            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task, at), seconds));
         else
             detail::log_line(fmt::format("Executing <Callback> took {:.3f} seconds", seconds));
     }
@@ -266,7 +381,7 @@ void EventLoop::shutdown_asyncgens() {
     // inner generator in its frame), which then leave the list instead of being closed twice.
     while (detail::AsyncGenHook* g = asyncgens_.front()) {
         g->unhook();
-        Task<> closer = create_task(g->finalize());
+        Task<> closer = create_task(g->finalizer()(*g));
         while (!closer.done()) run_once();
         if (closer.cancelled()) continue;
         if (auto e = closer.exception()) {
@@ -296,7 +411,11 @@ void EventLoop::close() {
     // Destroying a frame runs its destructors, which may wake or create other tasks.
     while (tasks_head_) {
         detail::TaskBase* t = tasks_head_;
-        detail::log_line(fmt::format("Task was destroyed but it is pending! task: {}", describe_task(*t)));
+        {
+            // asyncio's message and context (the handler may look at the task, even keep it).
+            Task<> task = detail::task_handle<void>(t);
+            call_exception_handler(ExceptionContext{"Task was destroyed but it is pending!", nullptr, &task});
+        }
         t->destroy_pending();
     }
     while (!ready_.empty()) {
@@ -316,6 +435,7 @@ void EventLoop::close() {
     for (auto* cb : late) cb->unref();
     while (detail::AsyncGenHook* g = asyncgens_.front()) g->unhook();
     closed_ = true;
+    stop_tracing();
     backend_->close();
 }
 
@@ -333,10 +453,7 @@ void EventLoop::call_exception_handler(const ExceptionContext& context) {
 }
 
 void EventLoop::default_exception_handler(const ExceptionContext& context) {
-    std::string line = context.message;
-    if (context.task && *context.task) line += fmt::format("\ntask: {}", describe_task(*context.task->base()));
-    if (context.exception) line += fmt::format("\nexception: {}", detail::describe(context.exception));
-    detail::log_line(line);
+    detail::log_line(format_exception_context(context));
 }
 
 }  // namespace corio

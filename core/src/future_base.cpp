@@ -55,14 +55,33 @@ void FutureBase::report_unretrieved(const char* what, const std::string& who) no
     if (state_ != FutureState::failed || retrieved_) return;
     retrieved_ = true;
     try {
-        std::string msg = fmt::format("{} exception was never retrieved{}: {}", what, who, describe(exception_));
+        const std::exception_ptr& e = stored_exception();
+        std::string msg = fmt::format("{} exception was never retrieved{}: {}", what, who, describe(e));
         // The loop may be gone when the last handle dies after run(); use it only if it runs here.
         if (running_loop() == loop_)
-            loop_->call_exception_handler(ExceptionContext{msg, exception_, nullptr});
+            loop_->call_exception_handler(ExceptionContext{msg, e, nullptr});
         else
             log_line(msg);
     } catch (...) {
     }
+}
+
+void FutureBase::release_unretrieved() noexcept {
+    refs_ = 1;  // alive again while reported
+    retrieved_ = true;
+    try {
+        auto* task = dynamic_cast<TaskBase*>(this);
+        Task<> handle = task_handle<void>(task);
+        const ExceptionContext context{fmt::format("{} exception was never retrieved", task ? "Task" : "Future"),
+                                       stored_exception(), task ? &handle : nullptr};
+        // The loop may be gone when the last handle dies after run(); use it only if it runs here.
+        if (running_loop() == loop_)
+            loop_->call_exception_handler(context);
+        else
+            log_line(format_exception_context(context));
+    } catch (...) {
+    }
+    unref();
 }
 
 bool FutureBase::cancel(std::string msg) {
@@ -72,17 +91,22 @@ bool FutureBase::cancel(std::string msg) {
     return true;
 }
 
+const std::exception_ptr& FutureBase::stored_exception() const noexcept {
+    static const std::exception_ptr none;
+    return extra_ ? extra_->exception : none;
+}
+
 std::exception_ptr FutureBase::exception() {
     if (!done()) throw InvalidStateError("exception() called before the Task/Future is done: await it first");
     retrieved_ = true;
-    if (state_ == FutureState::cancelled) std::rethrow_exception(exception_);
-    return exception_;
+    if (state_ == FutureState::cancelled) std::rethrow_exception(extra_->exception);
+    return stored_exception();
 }
 
 void FutureBase::rethrow_if_failed() {
     if (!done()) throw InvalidStateError("result() called before the Task/Future is done: await it first");
     retrieved_ = true;
-    if (exception_) std::rethrow_exception(exception_);
+    if (state_ != FutureState::succeeded) std::rethrow_exception(extra_->exception);
 }
 
 void FutureBase::add_done_callback(std::function<void(FutureBase&)> cb) {
@@ -94,7 +118,7 @@ void FutureBase::add_done_callback(std::function<void(FutureBase&)> cb) {
 
 void FutureBase::store_exception(std::exception_ptr e) noexcept {
     state_ = is_cancellation(e) ? FutureState::cancelled : FutureState::failed;
-    exception_ = std::move(e);
+    extra().exception = std::move(e);  // noexcept: only running out of memory terminates
 }
 
 void FutureBase::complete() noexcept {
@@ -103,9 +127,26 @@ void FutureBase::complete() noexcept {
 
 TaskBase::~TaskBase() {
     // Here, not in ~FutureBase: by then this is no longer a TaskBase to describe.
-    if (state_ == FutureState::failed && !retrieved_)
-        report_unretrieved("Task", fmt::format(" (task '{}' created at {}:{})", name(), created_at_.file, created_at_.line));
+    if (state_ == FutureState::failed && !retrieved_) {
+        // No virtual calls here: the location kept by finish_root is all there is.
+        const SourceLocation at = extra_ ? extra_->created_at : SourceLocation{};
+        report_unretrieved("Task", fmt::format(" (task '{}' created at {}:{})", name(), at.file, at.line));
+    }
     if (root_) root_.destroy();
+}
+
+SourceLocation TaskBase::created_at() const noexcept {
+    if (root_) return root_location();
+    if (extra_) return extra_->created_at;
+    return {};
+}
+
+void TaskBase::keep_location(SourceLocation at) noexcept {
+    try {
+        extra().created_at = at;
+    } catch (...) {
+        // Only a diagnostic is lost.
+    }
 }
 
 std::string TaskBase::name() const {
@@ -124,6 +165,7 @@ bool TaskBase::cancel(std::string msg) {
     if (done()) return false;
     ++num_cancels_;
     if (!msg.empty() || extra_) extra().cancel_message = std::move(msg);
+    loop_->note_cancel(*this);
     if (waiting_on_ && waiting_on_->cancel()) return true;
     must_cancel_ = true;
     return true;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace corio::detail {
 
@@ -21,6 +22,11 @@ Runner::Runner(RunOptions options) {
     loop_options.debug = options.debug || env_flag("CORIO_DEBUG");
     loop_options.slow_callback_duration = options.slow_callback_duration;
     loop_ = std::make_unique<EventLoop>(std::move(backend), loop_options);
+    // Before main is created, so that its track is in the trace too.
+    std::string trace = std::move(options.trace_path);
+    if (trace.empty())
+        if (const char* env = std::getenv("CORIO_TRACE")) trace = env;
+    if (!trace.empty()) loop_->start_tracing(trace);
 }
 
 Runner::~Runner() { loop_->close(); }

@@ -36,7 +36,9 @@ public:
 
     struct promise_type final : detail::PromiseBase, detail::AsyncGenHook {
         explicit promise_type(detail::SourceLocation at = detail::SourceLocation::current()) noexcept
-            : PromiseBase(at) {}
+            : PromiseBase(at), AsyncGenHook(&finalize_hook) {
+            static_assert(alignof(promise_type) <= detail::kMaxPromiseAlign, "see promise_at() in promise_base.hpp");
+        }
 
         AsyncGenerator get_return_object() noexcept { return AsyncGenerator(handle_type::from_promise(*this)); }
 
@@ -46,6 +48,7 @@ public:
             template <class P>
             void await_suspend(detail::coroutine_handle<P> h) noexcept {
                 promise_type& p = h.promise();
+                p.task_->set_innermost_frame(p.continuation_.address());
                 p.task_->loop().set_next(std::exchange(p.continuation_, {}));
             }
             void await_resume() const noexcept {}
@@ -75,7 +78,9 @@ public:
         FinalAwaiter final_suspend() noexcept { return {}; }
         void return_void() noexcept {}
 
-        Coro<void> finalize() override { return AsyncGenerator::close(handle_type::from_promise(*this)); }
+        static Coro<void> finalize_hook(detail::AsyncGenHook& hook) {
+            return AsyncGenerator::close(handle_type::from_promise(static_cast<promise_type&>(hook)));
+        }
 
         std::optional<T> value_;
         bool finished_ = false;
@@ -102,6 +107,7 @@ public:
             p.continuation_ = consumer;
             p.value_.reset();
             p.running_ = true;
+            task->set_innermost_frame(h_.address());
             task->loop().set_next(h_);
         }
         bool await_resume() {

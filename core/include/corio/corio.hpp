@@ -4,6 +4,7 @@
 #include "corio/async_generator.hpp"
 #include "corio/async_with.hpp"
 #include "corio/backend.hpp"
+#include "corio/call_graph.hpp"
 #include "corio/condition.hpp"
 #include "corio/coro.hpp"
 #include "corio/errors.hpp"

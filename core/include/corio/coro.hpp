@@ -3,7 +3,9 @@
 // passes to the child and back through the loop's trampoline, never by nested resume().
 #pragma once
 
+#include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -24,15 +26,35 @@ namespace detail {
 [[noreturn]] void throw_reused_coro(const char* function);
 void report_never_awaited(const PromiseBase& p) noexcept;
 
+// A coroutine's result inside its promise. An over-aligned result (alignas(32) T) lives on
+// the heap, so that the promise keeps pointer alignment and promise_at() stays valid.
+template <class T>
+class HeapResult {
+public:
+    template <class U>
+    void emplace(U&& v) {
+        p_ = std::make_unique<T>(std::forward<U>(v));
+    }
+    T& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+
+private:
+    std::unique_ptr<T> p_;
+};
+template <class T>
+using ResultSlot = std::conditional_t<(alignof(T) <= kMaxPromiseAlign), std::optional<T>, HeapResult<T>>;
+
 struct FinalAwaiter {
     bool await_ready() const noexcept { return false; }
     template <class P>
     void await_suspend(coroutine_handle<P> h) noexcept {
         PromiseBase& p = h.promise();
-        if (p.continuation_)
+        if (p.continuation_) {
+            p.task_->set_innermost_frame(p.continuation_.address());
             p.task_->loop().set_next(p.continuation_);
-        else
+        } else {
             p.task_->finish_root(h.address());  // a task's root: the task is done
+        }
     }
     void await_resume() const noexcept {}
 };
@@ -40,7 +62,9 @@ struct FinalAwaiter {
 template <class T>
 class Promise final : public PromiseBase {
 public:
-    explicit Promise(SourceLocation at = SourceLocation::current()) noexcept : PromiseBase(at) {}
+    explicit Promise(SourceLocation at = SourceLocation::current()) noexcept : PromiseBase(at) {
+        static_assert(alignof(Promise) <= kMaxPromiseAlign, "see promise_at(): over-aligned results are not supported");
+    }
     Coro<T> get_return_object() noexcept;
     FinalAwaiter final_suspend() noexcept { return {}; }
     template <class U = T>
@@ -51,7 +75,7 @@ public:
         if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
         return std::move(*value_);
     }
-    std::optional<T> value_;
+    ResultSlot<T> value_;
 };
 
 template <>
@@ -107,6 +131,7 @@ public:
             promise_type& child = h.promise();
             child.continuation_ = parent;
             child.task_ = detail::task_of(parent);
+            child.task_->set_innermost_frame(h.address());
             child.task_->loop().set_next(h);
         }
         T await_resume() { return h.promise().take_result(); }

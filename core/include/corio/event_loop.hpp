@@ -30,6 +30,7 @@ namespace corio {
 
 namespace detail {
 class ThreadPool;
+class Tracer;
 }
 template <class T>
 class Coro;
@@ -44,6 +45,10 @@ struct ExceptionContext {
     std::exception_ptr exception;  // may be empty
     Task<void>* task = nullptr;    // the task concerned, if any (valid during the call)
 };
+
+// The default handler's text for `context`: the message, then `task: <Task ...>` and
+// `exception: <type>: <what()>` lines, as asyncio's default_exception_handler prints them.
+std::string format_exception_context(const ExceptionContext& context);
 
 class EventLoop {
 public:
@@ -93,8 +98,10 @@ public:
         post_threadsafe(new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
     }
 
+    // `at` is the caller's location; debug mode keeps it for the task's diagnostics.
     template <class T>
-    Task<T> create_task(Coro<T> coro, std::string name = {});
+    Task<T> create_task(Coro<T> coro, std::string name = {},
+                        detail::SourceLocation at = detail::SourceLocation::current());
     template <class T = void>
     Future<T> create_future();
 
@@ -102,6 +109,14 @@ public:
     void set_debug(bool on) noexcept;
     std::chrono::nanoseconds slow_callback_duration() const noexcept { return slow_callback_; }
     void set_slow_callback_duration(std::chrono::nanoseconds d) noexcept { slow_callback_ = d; }
+    // Writes a Chrome trace-event JSON file (Perfetto, chrome://tracing) of what this loop
+    // runs from now on: a track per task, a slice per step, instants for creation,
+    // cancellation and completion, flows from where a timer was set to the step it woke.
+    // RuntimeError if the file cannot be written. corio::run does it for RunOptions::trace_path.
+    void start_tracing(const std::string& path);
+    // Completes and closes the trace file; close() does it too.
+    void stop_tracing() noexcept;
+    bool is_tracing() const noexcept { return tracer_ != nullptr; }
     bool is_running() const noexcept { return running_; }
     bool is_closed() const noexcept { return closed_; }
     Backend& backend() const noexcept { return *backend_; }
@@ -140,8 +155,18 @@ public:
     std::int64_t clock_ns() const noexcept { return backend_->now(); }
     void schedule(detail::TaskBase* t, detail::coroutine_handle<> h) { push_ready({t, h.address()}); }
     void set_next(detail::coroutine_handle<> h) noexcept { next_ = h; }
-    void add_timer(detail::TimerNode& n, std::int64_t deadline) { timers_.push(n, deadline); }
-    void remove_timer(detail::TimerNode& n) noexcept { timers_.remove(n); }
+    void add_timer(detail::TimerNode& n, std::int64_t deadline) {
+        timers_.push(n, deadline);
+        if (tracer_) [[unlikely]] {
+            const auto track = current_ ? static_cast<std::uint32_t>(current_->id()) : 0u;
+            trace_timer_set(n, track, track);  // a task's own timer wakes that task
+        }
+    }
+    void remove_timer(detail::TimerNode& n) noexcept {
+        timers_.remove(n);
+        if (tracer_) [[unlikely]]
+            trace_timer_removed(n);
+    }
     void schedule_callback(detail::Callback* cb) { push_ready({nullptr, cb}); }
     detail::TaskBase* current_task_ptr() const noexcept { return current_; }
     std::uint64_t next_task_id() noexcept { return ++task_ids_; }
@@ -152,6 +177,8 @@ public:
         ++task_count_;
     }
     void unlink_task(detail::TaskBase* t) noexcept {
+        if (tracer_) [[unlikely]]
+            trace_task_done(*t);
         if (t->prev_in_loop)
             t->prev_in_loop->next_in_loop = t->next_in_loop;
         else
@@ -167,6 +194,11 @@ public:
     }
 
     [[noreturn]] static void throw_closed(const char* what);
+    // TaskBase::cancel tells the tracer (an instant on the task's track).
+    void note_cancel(const detail::TaskBase& t) noexcept {
+        if (tracer_) [[unlikely]]
+            trace_cancel(t);
+    }
 
 private:
     // Every way onto the ready queue: callbacks posted from other threads go first, so that
@@ -179,6 +211,13 @@ private:
     TimerHandle add_callback_timer(std::int64_t deadline, detail::Callback* cb);
     void post_threadsafe(detail::Callback* cb);
     void check_thread_slow(const char* what) const;
+    // Debug mode and tracing only (instrumented_): where the task was created, its track.
+    void on_task_created(detail::TaskBase& t, detail::SourceLocation at) noexcept;
+    void trace_task_done(const detail::TaskBase& t) noexcept;
+    void trace_cancel(const detail::TaskBase& t) noexcept;
+    // Tracks are task ids, 0 for callbacks: `from` sets the timer, `to` runs when it fires.
+    void trace_timer_set(const detail::TimerNode& n, std::uint32_t from, std::uint32_t to) noexcept;
+    void trace_timer_removed(const detail::TimerNode& n) noexcept;
     void after_io();
     void drain_inbox();
     void run_ready(std::size_t n);
@@ -219,6 +258,7 @@ private:
     ExceptionHandler exception_handler_;
     detail::AsyncGenHook::List asyncgens_;
     std::unique_ptr<detail::ThreadPool> pool_;
+    std::unique_ptr<detail::Tracer> tracer_;  // empty unless tracing
 
     // call_soon_threadsafe's inbox; `closed` makes late posts fail instead of touching a
     // backend that is gone.

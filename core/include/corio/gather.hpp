@@ -92,6 +92,7 @@ protected:
         GatherBase* owner = nullptr;
         TaskBase* task = nullptr;
         void on_future_done(FutureBase&) override { owner->child_done(*this); }
+        TaskBase* waiting_task() const noexcept override { return owner ? owner->parent_ : nullptr; }
     };
 
     explicit GatherBase(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}

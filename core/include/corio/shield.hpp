@@ -38,6 +38,7 @@ public:
     }
 
     void on_future_done(FutureBase&) override { parent_->wake(h_); }
+    TaskBase* waiting_task() const noexcept override { return parent_; }
     bool cancel() override {
         inner_.base()->remove_waiter(*this);
         cancelled_ = true;

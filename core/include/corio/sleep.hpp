@@ -19,40 +19,43 @@ namespace detail {
 
 class SleepAwaiter final : public Suspension, public TimerNode {
 public:
-    explicit SleepAwaiter(std::int64_t ns) noexcept : ns_(ns) {}
-    SleepAwaiter(const SleepAwaiter& o) noexcept : TimerNode(o), ns_(o.ns_) {}
+    explicit SleepAwaiter(std::int64_t ns) noexcept { stash(ns); }
+    SleepAwaiter(const SleepAwaiter& o) noexcept : TimerNode(o) { stash(o.deadline()); }
     ~SleepAwaiter() {
-        if (armed()) task_->loop().remove_timer(*this);
+        if (armed()) task()->loop().remove_timer(*this);
     }
 
     bool await_ready() const noexcept { return false; }
     template <class P>
     void await_suspend(coroutine_handle<P> h) {
-        task_ = task_of(h);
+        TaskBase* task = task_of(h);
         h_ = h;
-        EventLoop& loop = task_->loop();
-        if (ns_ <= 0) {
-            loop.schedule(task_, h);  // a bare yield: back of the ready queue
+        EventLoop& loop = task->loop();
+        const std::int64_t ns = deadline();  // the stashed delay
+        if (ns <= 0) {
+            loop.schedule(task, h);  // a bare yield: back of the ready queue
             return;
         }
-        loop.add_timer(*this, deadline_after(loop.clock_ns(), ns_));
-        task_->suspend_on(*this);
+        loop.add_timer(*this, deadline_after(loop.clock_ns(), ns));
+        task->suspend_on(*this);
     }
-    void await_resume() { task_->resume_check(cancelled_); }
+    void await_resume() { task()->resume_check(cancelled_); }
 
-    void fire() override { task_->wake(h_); }
+    void fire() override { task()->wake(h_); }
     bool cancel() override {
-        task_->loop().remove_timer(*this);
+        TaskBase* t = task();
+        t->loop().remove_timer(*this);
         cancelled_ = true;
-        task_->wake(h_);
+        t->wake(h_);
         return true;
     }
 
 private:
-    std::int64_t ns_;
-    TaskBase* task_ = nullptr;
+    // The task is the suspended frame's (one field less in every sleeping frame).
+    TaskBase* task() const noexcept { return promise_at(h_.address()).task_; }
+
+    bool cancelled_ = false;  // first: it fits in TimerNode's tail padding
     coroutine_handle<> h_;
-    bool cancelled_ = false;
 };
 
 }  // namespace detail

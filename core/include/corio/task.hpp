@@ -23,8 +23,24 @@ namespace detail {
 template <class T>
 class TaskImpl final : public TaskBase, public ValueSlot<T> {
 public:
-    TaskImpl(EventLoop& loop, coroutine_handle<Promise<T>> root, std::uint64_t id, SourceLocation at) noexcept
-        : TaskBase(loop, root, id, at) {}
+    TaskImpl(EventLoop& loop, coroutine_handle<Promise<T>> root, std::uint64_t id) noexcept : TaskBase(loop, root, id) {}
+
+    // Tasks come from the same per-thread pool as frames. `delete this` in unref() reaches
+    // this sized operator delete through the virtual destructor.
+    static void* operator new(std::size_t n) { return pool_allocate(block(n)); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, block(n)); }
+    // Over-aligned results (alignas(32) T) bypass the pool, whose blocks are 16-aligned.
+    static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+    static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }
+    static constexpr std::size_t block(std::size_t n) noexcept {
+        constexpr std::size_t a = alignof(TaskImpl) < 8 ? 8 : alignof(TaskImpl);
+        return (n + a - 1) & ~(a - 1);
+    }
+
+    SourceLocation root_location() const noexcept override {
+        const PromiseBase& p = coroutine_handle<Promise<T>>::from_address(root_.address()).promise();
+        return SourceLocation{p.function_, p.file_, p.line_};
+    }
 
     void finish_root(void* frame) noexcept override {
         auto h = coroutine_handle<Promise<T>>::from_address(frame);
@@ -39,10 +55,11 @@ public:
                 }
             }
         }
-        h.destroy();
-        root_ = {};
         // asyncio: a cancellation requested during the last step still wins over the return.
         if (!e && take_cancel(false)) e = std::make_exception_ptr(make_cancelled_error());
+        if (e && !is_cancellation(e)) keep_location(SourceLocation{p.function_, p.file_, p.line_});
+        h.destroy();
+        root_ = {};
         if (e)
             store_exception(std::move(e));
         else
@@ -160,26 +177,27 @@ T take_task_result(const Task<T>& task) {
 }  // namespace detail
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
+Task<T> EventLoop::create_task(Coro<T> coro, std::string name, detail::SourceLocation at) {
     check_thread("create_task");
     if (closed_) throw_closed("create_task");
     if (!coro || coro.started()) detail::throw_bad_create_task(!coro, coro.function_name());
     auto h = coro.release();
-    auto* t = new detail::TaskImpl<T>(*this, h, next_task_id(),
-                                      detail::SourceLocation{h.promise().function_, h.promise().file_, h.promise().line_});
+    auto* t = new detail::TaskImpl<T>(*this, h, next_task_id());
     h.promise().task_ = t;
     if (!name.empty()) t->set_name(std::move(name));
     link_task(t);
+    if (instrumented_) [[unlikely]]
+        on_task_created(*t, at);
     schedule(t, h);
     return detail::task_handle<T>(t);
 }
 
 // Schedules `coro` on the running loop at once (RuntimeError when no loop runs).
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = {}) {
+Task<T> create_task(Coro<T> coro, std::string name = {}, detail::SourceLocation at = detail::SourceLocation::current()) {
     EventLoop* loop = detail::running_loop();
     if (!loop) detail::throw_no_running_loop("create_task()");
-    return loop->create_task(std::move(coro), std::move(name));
+    return loop->create_task(std::move(coro), std::move(name), at);
 }
 
 namespace detail {
@@ -198,8 +216,8 @@ std::invoke_result_t<F&> call_owned(F f) {
 // create_task([&]() -> Coro<> { ... }): the lambda itself (not its call) is passed, and lives
 // as long as the task.
 template <detail::coro_factory F>
-auto create_task(F factory, std::string name = {}) {
-    return create_task(detail::call_owned(std::move(factory)), std::move(name));
+auto create_task(F factory, std::string name = {}, detail::SourceLocation at = detail::SourceLocation::current()) {
+    return create_task(detail::call_owned(std::move(factory)), std::move(name), at);
 }
 
 // The task running now; an empty handle outside a task.

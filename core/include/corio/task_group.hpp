@@ -35,17 +35,18 @@ public:
     // Starts `coro` as a child. RuntimeError once the group is finished or shutting down
     // (after a failure); the coroutine is then not started.
     template <class T>
-    Task<T> create_task(Coro<T> coro, std::string name = {}) {
+    Task<T> create_task(Coro<T> coro, std::string name = {},
+                        detail::SourceLocation at = detail::SourceLocation::current()) {
         check_open(coro.function_name());
-        Task<T> task = parent_.loop().create_task(std::move(coro), std::move(name));
+        Task<T> task = parent_.loop().create_task(std::move(coro), std::move(name), at);
         adopt(*task.base());
         return task;
     }
 
     // The callable itself, kept alive as long as the child runs (see corio::create_task).
     template <detail::coro_factory F>
-    auto create_task(F factory, std::string name = {}) {
-        return create_task(detail::call_owned(std::move(factory)), std::move(name));
+    auto create_task(F factory, std::string name = {}, detail::SourceLocation at = detail::SourceLocation::current()) {
+        return create_task(detail::call_owned(std::move(factory)), std::move(name), at);
     }
 
     // The children still running.
@@ -68,6 +69,7 @@ private:
         void on_future_done(detail::FutureBase&) override {
             reaction = group.parent_.loop().call_soon([this] { group.on_child_done(*this); });
         }
+        detail::TaskBase* waiting_task() const noexcept override { return &group.parent_; }
         TaskGroup& group;
         Task<> task;
         Handle reaction;

@@ -11,11 +11,15 @@ class Coro;
 
 namespace corio::detail {
 
+// Not polymorphic on purpose: a vtable would make the hook the primary base of the
+// generator's promise and push PromiseBase off offset 0, where the call graph expects to find
+// it in every corio frame (see promise_at in promise_base.hpp). A function pointer costs the same.
 class AsyncGenHook : public ListNode {
 public:
     using List = WaitList<AsyncGenHook>;
-    // A coroutine that closes the generator (its aclose()).
-    virtual Coro<void> finalize() = 0;
+    using Finalizer = Coro<void> (*)(AsyncGenHook&);
+    // Makes the coroutine that closes the generator (its aclose()): finalizer()(hook).
+    Finalizer finalizer() const noexcept { return finalize_; }
 
     void hook_into(List& list) noexcept {
         list_ = &list;
@@ -28,10 +32,11 @@ public:
     bool hooked() const noexcept { return list_ != nullptr; }
 
 protected:
-    AsyncGenHook() = default;
+    explicit AsyncGenHook(Finalizer f) noexcept : finalize_(f) {}
     ~AsyncGenHook() { unhook(); }
 
 private:
+    Finalizer finalize_;
     List* list_ = nullptr;
 };
 

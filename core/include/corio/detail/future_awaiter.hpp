@@ -53,6 +53,7 @@ public:
     }
 
     void on_future_done(FutureBase&) override { task_->wake(h_); }
+    TaskBase* waiting_task() const noexcept override { return task_; }
     bool cancel() override { return f_->cancel(task_->cancel_message()); }
 
 private:

@@ -22,6 +22,7 @@ class EventLoop;
 namespace corio::detail {
 
 class FutureBase;
+class TaskBase;
 
 // What a suspended task is waiting on. Task::cancel() calls cancel() on it: the awaitable
 // unregisters and arranges for the task to resume with CancelledError, or hands the request
@@ -41,6 +42,8 @@ public:
     // The future is destroyed with this waiter still listed: only a waiter the future owns
     // (a done callback) can be, as awaiters keep their future alive.
     virtual void on_future_dropped() noexcept {}
+    // The task that waits through this waiter, if any: the call graph's "awaited by".
+    virtual TaskBase* waiting_task() const noexcept { return nullptr; }
     bool registered() const noexcept { return linked(); }
 
 protected:
@@ -55,6 +58,9 @@ enum class FutureState : std::uint8_t { pending, succeeded, failed, cancelled };
 struct FutureExtra {
     std::string cancel_message;
     std::string name;
+    SourceLocation created_at;  // a finished task's, when it failed
+    SourceLocation spawned_at;  // where create_task was called (kept in debug mode)
+    std::exception_ptr exception;  // here, not in every future: failures are the rare case
 };
 
 class FutureBase {
@@ -64,7 +70,12 @@ public:
 
     void ref() noexcept { ++refs_; }
     void unref() noexcept {
-        if (--refs_ == 0) delete this;
+        if (--refs_ == 0) {
+            // Reported while the object is whole, so the exception handler gets the task.
+            if (state_ == FutureState::failed && !retrieved_) [[unlikely]]
+                return release_unretrieved();
+            delete this;
+        }
     }
     std::uint32_t refs() const noexcept { return refs_; }
 
@@ -84,6 +95,7 @@ public:
     void rethrow_if_failed();
 
     void add_waiter(FutureWaiter& w) noexcept { waiters_.push_back(w); }
+    const WaitList<FutureWaiter>& waiters() const noexcept { return waiters_; }
     void remove_waiter(FutureWaiter& w) noexcept { waiters_.remove(w); }
 
     // Scheduled with call_soon once done (at once if already done). Done callbacks and
@@ -97,7 +109,7 @@ public:
     const FutureExtra* extra_if_any() const noexcept { return extra_.get(); }
     bool exception_retrieved() const noexcept { return retrieved_; }
     // The stored exception without asyncio's checks (empty while pending or after success).
-    const std::exception_ptr& stored_exception() const noexcept { return exception_; }
+    const std::exception_ptr& stored_exception() const noexcept;
     void mark_retrieved() noexcept { retrieved_ = true; }
 
 protected:
@@ -105,6 +117,9 @@ protected:
     virtual ~FutureBase();
     // "... exception was never retrieved", once, if the failure was never looked at.
     void report_unretrieved(const char* what, const std::string& who) noexcept;
+    // The last reference to a failure nobody retrieved went: report it ("Task exception was
+    // never retrieved", with the task), then delete unless the handler kept a handle.
+    void release_unretrieved() noexcept;
 
     // Stores a failure (CancelledError makes the state `cancelled`); complete() then wakes
     // the waiters and done callbacks in the order they were added. For success: state_ = succeeded; complete().
@@ -114,9 +129,12 @@ protected:
     std::uint32_t refs_ = 1;
     FutureState state_ = FutureState::pending;
     bool retrieved_ = false;
+    // TaskBase's flags, declared here to fill the padding before loop_ (a task is one of
+    // the allocations of every spawn: its size is a per-task cost).
+    bool must_cancel_ = false;
+    bool started_ = false;
     EventLoop* loop_;
     WaitList<FutureWaiter> waiters_;
-    std::exception_ptr exception_;
     std::unique_ptr<FutureExtra> extra_;
 };
 

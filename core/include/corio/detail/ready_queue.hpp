@@ -29,8 +29,23 @@ public:
     }
     ReadyItem pop() noexcept { return buf_[head_++ & mask_]; }
 
+    // After a burst (a million tasks created at once) the ring would keep its peak size for
+    // the loop's life; once it is nearly drained, a large ring goes back to the initial size.
+    void shrink_if_drained() {
+        if (mask_ >= kShrinkAbove && size() <= kInitial / 2) [[unlikely]] {
+            std::unique_ptr<ReadyItem[]> small(new ReadyItem[kInitial]);
+            const std::size_t n = size();
+            for (std::size_t i = 0; i < n; ++i) small[i] = buf_[(head_ + i) & mask_];
+            buf_ = std::move(small);
+            mask_ = kInitial - 1;
+            head_ = 0;
+            tail_ = n;
+        }
+    }
+
 private:
     static constexpr std::size_t kInitial = 256;
+    static constexpr std::size_t kShrinkAbove = 16 * 1024;
     void grow() {
         std::size_t cap = mask_ + 1;
         std::unique_ptr<ReadyItem[]> bigger(new ReadyItem[cap * 2]);

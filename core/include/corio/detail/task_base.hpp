@@ -26,9 +26,20 @@ public:
     std::uint64_t id() const noexcept { return id_; }
     std::string name() const;
     void set_name(std::string name) { extra().name = std::move(name); }
-    const SourceLocation& created_at() const noexcept { return created_at_; }
+    // Where the task's coroutine was defined: from its frame while the task runs, kept
+    // afterwards only if the task failed (for the never-retrieved report).
+    SourceLocation created_at() const noexcept;
     coroutine_handle<> root() const noexcept { return root_; }
     Suspension* waiting_on() const noexcept { return waiting_on_; }
+    // The innermost coroutine frame the task runs or is suspended in (its root until it
+    // awaits a Coro); the call graph walks outwards from it through each frame's
+    // continuation_. Kept current by one store wherever control passes between frames.
+    // Empty once the task is done (its frames are gone).
+    void* innermost_frame() const noexcept {
+        if (!root_) return nullptr;
+        return frame_ ? frame_ : root_.address();
+    }
+    void set_innermost_frame(void* frame) noexcept { frame_ = frame; }
 
     // --- used by the core's awaitables -------------------------------------------------
     // In await_suspend: the task now waits on `s`. A cancellation requested while the task
@@ -77,22 +88,23 @@ public:
     TaskBase* next_in_loop = nullptr;
 
 protected:
-    TaskBase(EventLoop& loop, coroutine_handle<> root, std::uint64_t id, SourceLocation at) noexcept
-        : FutureBase(loop), root_(root), id_(id), created_at_(at) {}
+    TaskBase(EventLoop& loop, coroutine_handle<> root, std::uint64_t id) noexcept
+        : FutureBase(loop), root_(root), id_(static_cast<std::uint32_t>(id)) {}
+    // Where the root coroutine was defined, read from its frame while it exists.
+    virtual SourceLocation root_location() const noexcept = 0;
     ~TaskBase() override;
     // The root frame is gone and the outcome stored: wake waiters, let the loop forget us.
     void finish() noexcept;
     void finish_unstarted() noexcept;
+    void keep_location(SourceLocation at) noexcept;
 
     coroutine_handle<> root_;
 
 private:
     Suspension* waiting_on_ = nullptr;
+    void* frame_ = nullptr;  // innermost_frame(); empty: root_
     std::uint32_t num_cancels_ = 0;
-    bool must_cancel_ = false;
-    bool started_ = false;
-    std::uint64_t id_;
-    SourceLocation created_at_;
+    std::uint32_t id_;  // Task-<id>; wraps after 4 billion tasks, which only names repeat
 };
 
 }  // namespace corio::detail

@@ -25,6 +25,9 @@ protected:
     TimerNode(const TimerNode&) noexcept {}  // a copy is never armed
     TimerNode& operator=(const TimerNode&) = delete;
     ~TimerNode() = default;
+    // An unarmed node's deadline field is free: an awaiter may keep its delay there (one
+    // field less in every sleeping frame) until push() overwrites it.
+    void stash(std::int64_t v) noexcept { when_ = v; }
 
 private:
     friend class TimerHeap;

@@ -1,0 +1,131 @@
+// The per-thread block pool behind coroutine frames and tasks. A block freed on another
+// thread simply joins that thread's free list (frames can move between threads only before
+// they start, or be destroyed by an unawaited Coro anywhere). Slabs are never returned to
+// the system: like asyncio's free lists, the pool keeps what a burst of tasks needed.
+// Under AddressSanitizer the pool steps aside so that use-after-free stays detectable.
+#include "corio/detail/frame_pool.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CORIO_POOL_DISABLED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define CORIO_POOL_DISABLED 1
+#endif
+#endif
+
+namespace corio::detail {
+
+#ifdef CORIO_POOL_DISABLED
+
+thread_local long long t_in_use = 0;
+void* pool_allocate(std::size_t size) {
+    void* p = ::operator new(size);
+    t_in_use += static_cast<long long>(size);
+    return p;
+}
+void pool_deallocate(void* p, std::size_t size) noexcept {
+    if (!p) return;
+    t_in_use -= static_cast<long long>(size);
+    ::operator delete(p);
+}
+long long pool_bytes_in_use() noexcept { return t_in_use; }
+
+#else
+
+namespace {
+
+constexpr std::size_t kGranule = 8;
+constexpr std::size_t kClasses = kPoolMaxBlock / kGranule + 1;
+constexpr std::size_t kSlabBytes = 64 * 1024;
+
+struct FreeBlock {
+    FreeBlock* next;
+};
+
+// Plain data, so the thread_local needs no constructor call or guard on access.
+struct ThreadPool {
+    FreeBlock* free[kClasses];
+    char* cursor;  // the unused rest of the current slab
+    char* limit;
+    long long in_use;
+};
+
+#if defined(__ELF__) && !defined(__EMSCRIPTEN__)
+#define CORIO_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define CORIO_TLS_MODEL
+#endif
+thread_local ThreadPool t_pool CORIO_TLS_MODEL{};
+
+// Every slab stays reachable from here: blocks migrate between threads, so a slab can never
+// be known to be unused, and leak checkers see reachable memory.
+std::mutex g_slabs_mutex;
+std::vector<void*>* g_slabs = nullptr;
+
+[[gnu::noinline]] void* carve(std::size_t size) {
+    ThreadPool& tp = t_pool;
+    if (static_cast<std::size_t>(tp.limit - tp.cursor) < size) {
+        // The tail of the old slab (smaller than one block of this class) is given up.
+        auto* slab = static_cast<char*>(::operator new(kSlabBytes));
+        {
+            std::lock_guard lock(g_slabs_mutex);
+            if (!g_slabs) g_slabs = new std::vector<void*>;
+            g_slabs->push_back(slab);
+        }
+        tp.cursor = slab;
+        tp.limit = slab + kSlabBytes;
+    }
+    void* p = tp.cursor;
+    tp.cursor += size;
+    return p;
+}
+
+}  // namespace
+
+void* pool_allocate(std::size_t size) {
+    size = (size + kGranule - 1) & ~(kGranule - 1);
+    t_pool.in_use += static_cast<long long>(size);
+    if (size > kPoolMaxBlock) [[unlikely]]
+        return ::operator new(size);
+    // 16-byte multiples must stay 16-aligned: carve them only at 16-aligned offsets.
+    FreeBlock*& head = t_pool.free[size / kGranule];
+    if (FreeBlock* b = head) [[likely]] {
+        head = b->next;
+        return b;
+    }
+    if (size % 16 == 0 && reinterpret_cast<std::uintptr_t>(t_pool.cursor) % 16 != 0) {
+        // Keep the 8-byte remnant on the 8-byte class's list rather than losing it.
+        if (t_pool.limit - t_pool.cursor >= static_cast<std::ptrdiff_t>(kGranule)) {
+            auto* rest = reinterpret_cast<FreeBlock*>(t_pool.cursor);
+            rest->next = t_pool.free[1];
+            t_pool.free[1] = rest;
+            t_pool.cursor += kGranule;
+        }
+    }
+    return carve(size);
+}
+
+void pool_deallocate(void* p, std::size_t size) noexcept {
+    if (!p) return;
+    size = (size + kGranule - 1) & ~(kGranule - 1);
+    t_pool.in_use -= static_cast<long long>(size);
+    if (size > kPoolMaxBlock) [[unlikely]] {
+        ::operator delete(p);
+        return;
+    }
+    auto* b = static_cast<FreeBlock*>(p);
+    FreeBlock*& head = t_pool.free[size / kGranule];
+    b->next = head;
+    head = b;
+}
+
+long long pool_bytes_in_use() noexcept { return t_pool.in_use; }
+
+#endif
+
+}  // namespace corio::detail

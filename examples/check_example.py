@@ -6,12 +6,15 @@ write byte-identical stdout, and requires the C++ wall time to lie in [min, max]
 (the lower bound proves the sleeps really happened, the upper one that they overlapped).
 `--python -` skips the Python side; `--expected-file` compares against a file instead.
 `--cpp-wrapper "node --no-experimental-fetch"` runs a wasm build through a launcher.
+`--stderr-regex R` (repeatable) requires the C++ program's stderr to match R somewhere
+(Python's re.search, multiline): how the debug example's diagnostics are checked.
 """
 
 import argparse
 import concurrent.futures
 import difflib
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -53,6 +56,7 @@ def main():
     ap.add_argument("--min-seconds", type=float, default=0.0)
     ap.add_argument("--max-seconds", type=float, default=float("inf"))
     ap.add_argument("--timeout", type=float, default=50.0, help="kill either program after this many seconds")
+    ap.add_argument("--stderr-regex", action="append", default=[], help="a pattern the C++ stderr must contain")
     args = ap.parse_args()
     # The programs print UTF-8; echo it unchanged whatever the runner's locale.
     sys.stdout.reconfigure(encoding="utf-8", errors="replace")
@@ -99,6 +103,15 @@ def main():
             fromfile=expected_label, tofile=f"c++: {args.cpp}")
         sys.stdout.writelines(diff)
         print(f"\nexpected bytes: {expected!r}\nc++ bytes:      {cpp_out!r}")
+
+    cpp_err_text = cpp_err.decode("utf-8", "replace")
+    for pattern in args.stderr_regex:
+        if not re.search(pattern, cpp_err_text, re.MULTILINE):
+            ok = False
+            print(f"FAIL: the C++ stderr has nothing matching {pattern!r}")
+    if args.stderr_regex and not ok:
+        print("--- C++ stderr ---")
+        print(cpp_err_text.rstrip())
 
     if not args.min_seconds <= cpp_time <= args.max_seconds:
         ok = False

@@ -287,21 +287,22 @@ void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     const detail::SourceLocation at = item.task && debug_ ? item.task->created_at() : detail::SourceLocation{};
     // The step may start or stop tracing: only a slice that was begun is ended.
     detail::Tracer* tracer = tracer_.get();
+    const auto start = std::chrono::steady_clock::now();
     if (tracer) {
         if (item.task)
-            tracer->begin_step(*item.task, item.target);
+            tracer->begin_step(*item.task, item.target, start);
         else
-            tracer->begin_callback();
+            tracer->begin_callback(start);
     }
-    const auto start = std::chrono::steady_clock::now();
     run_item(item);
-    const auto took = std::chrono::steady_clock::now() - start;
+    const auto end = std::chrono::steady_clock::now();
+    const auto took = end - start;
     if (tracer && tracer == tracer_.get()) {
         try {
             if (item.task)
-                tracer->end_step(*item.task);
+                tracer->end_step(*item.task, end);
             else
-                tracer->end_callback();
+                tracer->end_callback(end);
         } catch (...) {
             // Only a slice of the trace is lost.
         }

@@ -2,7 +2,9 @@
 // track 0 holds callbacks, every task gets its own, named by thread_name metadata and
 // ordered by creation (thread_sort_index). Steps are complete ("X") slices named after the
 // coroutine they resumed; creation, cancellation and completion are thread-scoped instants;
-// timers and create_task are flows whose end binds to the next slice of the woken track.
+// timers and create_task are flows from the slice that caused them to the slice they woke.
+// Events are formatted into one buffer with names formatted once, so that a traced step
+// costs a few hundred nanoseconds, not microseconds.
 #include "corio/detail/tracer.hpp"
 
 #include <fmt/format.h>
@@ -22,6 +24,7 @@ namespace {
 constexpr int kPid = 1;
 // One category for every event: viewers pair flows with slices of the same category.
 constexpr const char* kCat = "corio";
+constexpr std::size_t kFlushAt = 64 * 1024;
 
 // A JSON string literal, quotes included.
 std::string quoted(std::string_view s) {
@@ -64,94 +67,122 @@ std::uint32_t track_of(const TaskBase& t) noexcept { return static_cast<std::uin
 Tracer::Tracer(const std::string& path) : file_(std::fopen(path.c_str(), "wb")), start_(std::chrono::steady_clock::now()) {
     if (!file_)
         throw RuntimeError(fmt::format("cannot write the trace file '{}': {}", path, std::strerror(errno)));
-    write("[\n");
-    begin_event();
-    write(fmt::format(R"({{"name":"process_name","ph":"M","pid":{},"tid":0,"args":{{"name":"corio event loop"}}}})", kPid));
+    buf_.reserve(kFlushAt + 4096);
+    buf_.push_back('[');
+    fmt::format_to(fmt::appender(buf_),
+                   R"({{"name":"process_name","ph":"M","pid":{},"tid":0,"args":{{"name":"corio event loop"}}}})", kPid);
     name_track(kCallbackTrack, "callbacks");
 }
 
 Tracer::~Tracer() {
-    write("\n]\n");
+    append("\n]\n");
+    flush();
     std::fclose(file_);
 }
 
-double Tracer::now_us() const noexcept {
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start_).count();
+void Tracer::append(std::string_view s) { buf_.append(s.data(), s.data() + s.size()); }
+
+void Tracer::flush() {
+    std::fwrite(buf_.data(), 1, buf_.size(), file_);
+    buf_.clear();
 }
 
+std::int64_t Tracer::since_start(Clock::time_point t) const noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t - start_).count();
+}
+
+void Tracer::append_us(std::int64_t ns) {
+    if (ns < 0) ns = 0;
+    fmt::format_to(fmt::appender(buf_), "{}.{:03}", ns / 1000, ns % 1000);
+}
+
+// Every event but the first (the process name) starts a new line after a comma.
 void Tracer::begin_event() {
-    if (!first_) write(",\n");
-    first_ = false;
+    if (buf_.size() >= kFlushAt) flush();
+    append(",\n");
 }
-
-void Tracer::write(std::string_view s) { std::fwrite(s.data(), 1, s.size(), file_); }
 
 void Tracer::name_track(std::uint32_t track, const std::string& name) {
+    Track& tr = tracks_[track];
+    if (tr.name == name) return;
+    tr.name = name;
     begin_event();
-    write(fmt::format(R"({{"name":"thread_name","ph":"M","pid":{},"tid":{},"args":{{"name":{}}}}})", kPid, track,
-                      quoted(name)));
+    fmt::format_to(fmt::appender(buf_), R"({{"name":"thread_name","ph":"M","pid":{},"tid":{},"args":{{"name":{}}}}})",
+                   kPid, track, quoted(name));
     begin_event();
-    write(fmt::format(R"({{"name":"thread_sort_index","ph":"M","pid":{},"tid":{},"args":{{"sort_index":{}}}}})", kPid,
-                      track, track));
+    fmt::format_to(fmt::appender(buf_),
+                   R"({{"name":"thread_sort_index","ph":"M","pid":{},"tid":{},"args":{{"sort_index":{}}}}})", kPid, track,
+                   track);
 }
 
 void Tracer::instant(const char* name, std::uint32_t track, const std::string& args) {
     begin_event();
-    write(fmt::format(R"({{"name":"{}","cat":"{}","ph":"i","s":"t","pid":{},"tid":{},"ts":{:.3f},"args":{{{}}}}})", name,
-                      kCat, kPid, track, now_us(), args));
+    fmt::format_to(fmt::appender(buf_), R"({{"name":"{}","cat":"{}","ph":"i","s":"t","pid":{},"tid":{},"ts":)", name, kCat,
+                   kPid, track);
+    append_us(now_ns());
+    fmt::format_to(fmt::appender(buf_), R"(,"args":{{{}}}}})", args);
 }
 
-void Tracer::flow(char phase, std::uint64_t id, std::uint32_t track, double ts) {
+void Tracer::flow(char phase, std::uint64_t id, std::uint32_t track, std::int64_t ts) {
     begin_event();
+    fmt::format_to(fmt::appender(buf_), R"({{"name":"wakeup","cat":"{}","ph":"{}","id":{},"pid":{},"tid":{},"ts":)", kCat,
+                   phase, id, kPid, track);
+    append_us(ts);
     // "bp":"e" binds a flow end to the enclosing slice (a start always binds so).
-    write(fmt::format(R"({{"name":"wakeup","cat":"{}","ph":"{}","id":{},"pid":{},"tid":{},"ts":{:.3f}{}}})", kCat, phase,
-                      id, kPid, track, ts, phase == 'f' ? R"(,"bp":"e")" : ""));
+    append(phase == 'f' ? R"(,"bp":"e"})" : "}");
 }
 
-void Tracer::flow_out(std::uint64_t id, std::uint32_t track) {
-    if (in_slice_)
-        flows_out_.push_back(id);
-    else
-        flow('s', id, track, now_us());
+const std::string& Tracer::step_name(const char* function) {
+    auto it = step_names_.find(function);
+    if (it == step_names_.end())
+        it = step_names_.emplace(function, quoted(fmt::format("{}()", coroutine_name(function)))).first;
+    return it->second;
 }
 
-void Tracer::begin_step(const TaskBase& t, void* frame) noexcept {
+void Tracer::begin_step(const TaskBase& t, void* frame, Clock::time_point start) noexcept {
     in_slice_ = true;
     slice_track_ = track_of(t);
     // Read now: a step that finishes its task destroys the frame.
     step_function_ = promise_at(frame).function_;
-    slice_start_ = now_us();
+    slice_start_ = since_start(start);
 }
 
-void Tracer::begin_callback() noexcept {
+void Tracer::begin_callback(Clock::time_point start) noexcept {
     in_slice_ = true;
     slice_track_ = kCallbackTrack;
-    slice_start_ = now_us();
+    slice_start_ = since_start(start);
 }
 
-void Tracer::end_slice(std::uint32_t track, const std::string& name, const std::string& args) {
-    const double end = now_us();
+void Tracer::end_slice(std::uint32_t track, std::string_view quoted_name, std::string_view args, Clock::time_point end) {
     in_slice_ = false;
     begin_event();
-    write(fmt::format(R"({{"name":{},"cat":"{}","ph":"X","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{{{}}}}})",
-                      quoted(name), kCat, kPid, track, slice_start_, end - slice_start_, args));
+    fmt::format_to(fmt::appender(buf_), R"({{"name":{},"cat":"{}","ph":"X","pid":{},"tid":{},"ts":)", quoted_name, kCat, kPid,
+                   track);
+    append_us(slice_start_);
+    append(R"(,"dur":)");
+    append_us(since_start(end) - slice_start_);
+    fmt::format_to(fmt::appender(buf_), R"(,"args":{{{}}}}})", args);
     // Flows are written after their slice, at its start time, so that every viewer binds them.
     for (std::uint64_t id : flows_out_) flow('s', id, track, slice_start_);
     flows_out_.clear();
-    if (auto it = flows_in_.find(track); it != flows_in_.end()) {
-        for (std::uint64_t id : it->second) flow('f', id, track, slice_start_);
-        flows_in_.erase(it);
+    if (auto it = tracks_.find(track); it != tracks_.end()) {
+        for (std::uint64_t id : it->second.flows_in) flow('f', id, track, slice_start_);
+        it->second.flows_in.clear();
     }
 }
 
-void Tracer::end_step(const TaskBase& t) {
+void Tracer::end_step(const TaskBase& t, Clock::time_point end) {
     const std::uint32_t track = track_of(t);
-    const std::uint32_t n = ++steps_[track];
-    end_slice(track, fmt::format("{}()", coroutine_name(step_function_)), fmt::format(R"("task":{},"step":{})", quoted(t.name()), n));
-    if (t.done()) steps_.erase(track);
+    Track& tr = tracks_[track];
+    const std::uint32_t n = ++tr.steps;
+    std::string args = R"("task":)";
+    args += quoted(tr.name);
+    fmt::format_to(std::back_inserter(args), R"(,"step":{})", n);
+    end_slice(track, step_name(step_function_), args, end);
+    if (t.done()) tracks_.erase(track);
 }
 
-void Tracer::end_callback() { end_slice(kCallbackTrack, "callback", {}); }
+void Tracer::end_callback(Clock::time_point end) { end_slice(kCallbackTrack, R"("callback")", {}, end); }
 
 void Tracer::name_task(const TaskBase& t) { name_track(track_of(t), t.name()); }
 
@@ -167,13 +198,13 @@ void Tracer::task_created(const TaskBase& t, SourceLocation at) {
     if (in_slice_ && slice_track_ != kCallbackTrack) {
         const std::uint64_t id = ++next_flow_;
         flows_out_.push_back(id);
-        flows_in_[track].push_back(id);
+        tracks_[track].flows_in.push_back(id);
     }
 }
 
 void Tracer::task_cancel_requested(const TaskBase& t) {
     std::string args = fmt::format(R"("message":{})", quoted(t.cancel_message()));
-    if (in_slice_ && slice_track_ != kCallbackTrack) args += fmt::format(R"(,"by task":{})", slice_track_);
+    if (in_slice_ && slice_track_ != kCallbackTrack) fmt::format_to(std::back_inserter(args), R"(,"by task":{})", slice_track_);
     instant("cancel", track_of(t), args);
 }
 
@@ -181,26 +212,27 @@ void Tracer::task_done(const TaskBase& t) {
     const std::uint32_t track = track_of(t);
     std::string args = fmt::format(R"("state":"{}")", state_name(t.state()));
     if (t.state() == FutureState::failed)
-        args += fmt::format(R"(,"exception":{})", quoted(describe(t.stored_exception())));
+        fmt::format_to(std::back_inserter(args), R"(,"exception":{})", quoted(describe(t.stored_exception())));
     instant("done", track, args);
-    // The name may have changed since creation (set_name); the last metadata wins.
-    name_track(track, t.name());
+    name_track(track, t.name());  // set_name() may have renamed it since its creation
     // Finished in its own step: end_step still needs the count and the incoming flows.
     if (in_slice_ && slice_track_ == track) return;
-    steps_.erase(track);
-    flows_in_.erase(track);
+    tracks_.erase(track);
 }
 
 void Tracer::timer_set(const void* node, std::uint32_t from, std::uint32_t to) {
     const std::uint64_t id = ++next_flow_;
     timers_[node] = PendingTimer{id, to};
-    flow_out(id, from);
+    if (in_slice_)
+        flows_out_.push_back(id);
+    else
+        flow('s', id, from, now_ns());  // outside any slice: not bound, but still paired
 }
 
 void Tracer::timer_fired(const void* node) {
     auto it = timers_.find(node);
     if (it == timers_.end()) return;  // set before tracing began
-    flows_in_[it->second.to].push_back(it->second.flow);
+    tracks_[it->second.to].flows_in.push_back(it->second.flow);
     timers_.erase(it);
 }
 

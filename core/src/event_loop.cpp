@@ -265,11 +265,11 @@ void EventLoop::run_ready(std::size_t n) {
 }
 
 void EventLoop::run_item(detail::ReadyItem item) {
-    if (item.task) {
-        step(item.task, item.target);
+    if (detail::TaskBase* t = item.task()) {
+        step(t, item.target());
         return;
     }
-    auto* cb = static_cast<detail::Callback*>(item.target);
+    auto* cb = static_cast<detail::Callback*>(item.target());
     if (!cb->cancelled()) {
         try {
             cb->invoke();
@@ -282,15 +282,15 @@ void EventLoop::run_item(detail::ReadyItem item) {
 
 void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     // Keep the task alive for the report even if this step finishes and releases it.
-    Task<> task = detail::task_handle<void>(item.task);
+    Task<> task = detail::task_handle<void>(item.task());
     // Taken now: a step that finishes its task destroys the frame that knows the location.
-    const detail::SourceLocation at = item.task && debug_ ? item.task->created_at() : detail::SourceLocation{};
+    const detail::SourceLocation at = item.task() && debug_ ? item.task()->created_at() : detail::SourceLocation{};
     // The step may start or stop tracing: only a slice that was begun is ended.
     detail::Tracer* tracer = tracer_.get();
     const auto start = std::chrono::steady_clock::now();
     if (tracer) {
-        if (item.task)
-            tracer->begin_step(*item.task, item.target, start);
+        if (item.task())
+            tracer->begin_step(*item.task(), item.target(), start);
         else
             tracer->begin_callback(start);
     }
@@ -299,8 +299,8 @@ void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     const auto took = end - start;
     if (tracer && tracer == tracer_.get()) {
         try {
-            if (item.task)
-                tracer->end_step(*item.task, end);
+            if (item.task())
+                tracer->end_step(*item.task(), end);
             else
                 tracer->end_callback(end);
         } catch (...) {
@@ -309,8 +309,8 @@ void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     }
     if (debug_ && took > slow_callback_) {
         const double seconds = std::chrono::duration<double>(took).count();
-        if (item.task)
-            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task, at), seconds));
+        if (item.task())
+            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task(), at), seconds));
         else
             detail::log_line(fmt::format("Executing <Callback> took {:.3f} seconds", seconds));
     }
@@ -421,7 +421,8 @@ void EventLoop::close() {
     }
     while (!ready_.empty()) {
         auto item = ready_.pop();
-        if (!item.task) static_cast<detail::Callback*>(item.target)->unref();
+        // Frames of destroyed tasks are gone: look at the tag only.
+        if (item.is_callback()) static_cast<detail::Callback*>(item.target())->unref();
     }
     while (!timers_.empty()) {
         detail::TimerNode* n = timers_.pop();

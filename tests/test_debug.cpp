@@ -16,6 +16,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -175,6 +176,26 @@ TEST_CASE("debug: the main task's slow step is reported too, and get_debug() say
         debug_options(10ms));
     CHECK(debug);
     CHECK(log.count("Executing <Task name='Task-1'") == 1);
+}
+
+TEST_CASE("debug: create_task from another thread raises RuntimeError", "[debug][threads]") {
+    std::string error;
+    corio::run(
+        [&]() -> Coro<> {
+            corio::EventLoop& loop = corio::get_running_loop();
+            std::thread t([&] {
+                corio_test::LogCapture log;  // the refused coroutine is reported as never awaited
+                try {
+                    loop.create_task(dbg_never_awaited());
+                } catch (const corio::RuntimeError& e) {
+                    error = e.what();
+                }
+            });
+            t.join();
+            co_return;
+        }(),
+        debug_options());
+    CHECK_THAT(error, Catch::Contains("create_task") && Catch::Contains("thread"));
 }
 
 // --- exceptions nobody retrieved ------------------------------------------------------------

@@ -532,6 +532,31 @@ TEST_CASE("call graph: the tree of every task, outermost coroutine first", "[deb
     }());
 }
 
+TEST_CASE("call graph: two tasks awaiting each other (a deadlock) are drawn, the cycle cut", "[debug][graph]") {
+    corio_test::LogCapture log;  // closing the loop reports both as destroyed while pending
+    corio::EventLoop loop(corio_test::make_backend());
+    auto holder_a = std::make_shared<Task<>>();
+    auto holder_b = std::make_shared<Task<>>();
+    *holder_a = loop.create_task(
+        [](std::shared_ptr<Task<>> other) -> Coro<> {
+            co_await corio::sleep(0s);
+            co_await *other;
+        }(holder_b),
+        "A");
+    *holder_b = loop.create_task([](std::shared_ptr<Task<>> other) -> Coro<> { co_await *other; }(holder_a), "B");
+    auto settle = loop.create_task(dbg_nap());
+    loop.run_until_complete(*settle.base());
+    const std::string all = corio::format_all_call_graphs(loop);
+    INFO(all);
+    CHECK_THAT(all, Catch::Contains("(T) A\n") && Catch::Contains("(T) B\n"));
+    CHECK_THAT(all, Catch::Contains("(T) A (awaits itself through the tasks above: a deadlock)"));
+    CHECK(corio::capture_call_graph(*holder_a).awaited_by.at(0).task.get_name() == "B");
+    CHECK(corio::capture_call_graph(*holder_a).awaited_by.at(0).awaited_by.empty());  // cut where it closes
+    holder_a.reset();
+    holder_b.reset();
+    loop.close();
+}
+
 TEST_CASE("call graph: a task suspended inside an async generator shows the generator's frame", "[debug][graph]") {
     run_test([]() -> Coro<> {
         corio::Event ev;

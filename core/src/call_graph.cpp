@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string_view>
+#include <unordered_map>
 
 #include "corio/coro.hpp"
 #include "corio/event_loop.hpp"
@@ -78,8 +79,10 @@ void render(const CallGraph& g, int level, std::string& out) {
 struct Tree {
     std::vector<TaskBase*> tasks;                  // creation order
     std::vector<std::vector<TaskBase*>> awaits;    // per task: the tasks it waits for
+    std::unordered_map<const TaskBase*, std::size_t> index_of;
     std::size_t index(const TaskBase* t) const {
-        return static_cast<std::size_t>(std::find(tasks.begin(), tasks.end(), t) - tasks.begin());
+        auto it = index_of.find(t);
+        return it == index_of.end() ? tasks.size() : it->second;
     }
 };
 
@@ -89,6 +92,11 @@ void draw_task(const Tree& tree, TaskBase* t, const std::string& prefix, bool la
     const std::size_t i = tree.index(t);
     if (std::find(path.begin(), path.end(), t) != path.end()) {
         out += " (awaits itself through the tasks above: a deadlock)\n";
+        return;
+    }
+    // A task awaited by several is drawn in full once; its other places point back to it.
+    if (i < drawn.size() && drawn[i]) {
+        out += " (awaited above too: its stack is drawn there)\n";
         return;
     }
     out += '\n';
@@ -169,6 +177,7 @@ std::string format_all_call_graphs(EventLoop& loop) {
     Tree tree;
     for (TaskBase* t = loop.first_task(); t; t = t->next_in_loop) tree.tasks.push_back(t);
     std::reverse(tree.tasks.begin(), tree.tasks.end());  // the loop's list is newest first
+    for (std::size_t i = 0; i < tree.tasks.size(); ++i) tree.index_of.emplace(tree.tasks[i], i);
     tree.awaits.resize(tree.tasks.size());
     std::vector<bool> awaited(tree.tasks.size(), false);
     for (std::size_t i = 0; i < tree.tasks.size(); ++i) {

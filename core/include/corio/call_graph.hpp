@@ -56,7 +56,8 @@ void print_call_graph(const Task<>& task = {});
 //           └── (T) worker
 //               └──  worker() app.cpp:20
 //                   └──  fetch() app.cpp:12
-// A task awaited by several appears under each; a cycle of awaits is cut where it closes.
+// A task awaited by several is drawn in full under the first and named under the others; a
+// cycle of awaits (a deadlock) is cut where it closes.
 std::string format_all_call_graphs();
 std::string format_all_call_graphs(EventLoop& loop);
 

@@ -41,6 +41,9 @@ namespace {
 
 constexpr std::size_t kSizeBuckets = 128;  // usable sizes 0..1016 in 8-byte steps
 constexpr std::size_t kBucketWidth = 8;
+// corio's frame pool (core/src/frame_pool.cpp) carves task frames from slabs of this size;
+// the memory phase counts the pool's blocks in use, so the slabs themselves are left out.
+constexpr std::size_t kPoolSlabBytes = 64 * 1024;
 
 struct AllocCounter {
     std::uint64_t allocs;
@@ -50,6 +53,7 @@ struct AllocCounter {
     std::array<std::int64_t, kSizeBuckets> blocks;  // net live blocks per usable size
     std::int64_t large_blocks;
     std::int64_t large_bytes;
+    std::int64_t slab_bytes;  // blocks of corio's pool slab size, counted by the pool instead
 };
 constinit thread_local AllocCounter t_alloc{};
 
@@ -86,7 +90,10 @@ void* counted_alloc(std::size_t n, std::size_t align, bool nothrow) {
         throw std::bad_alloc();
     }
     ++t_alloc.allocs;
-    if (t_alloc.track_bytes) track(p, +1);
+    if (t_alloc.track_bytes) {
+        track(p, +1);
+        if (n == kPoolSlabBytes) t_alloc.slab_bytes += static_cast<std::int64_t>(usable_size(p));
+    }
     return p;
 }
 
@@ -343,6 +350,7 @@ corio::Coro<MemoryRun> memory_run(std::size_t n) {
 
     t_alloc.track_bytes = true;
     t_alloc.live_bytes = 0;
+    t_alloc.slab_bytes = 0;
     // Frames and tasks come from corio's per-thread pool, which reuses the slabs of earlier
     // runs without calling operator new: count its blocks too.
     const long long pool0 = corio::detail::pool_bytes_in_use();
@@ -355,7 +363,8 @@ corio::Coro<MemoryRun> memory_run(std::size_t n) {
     co_await corio::sleep(0s);
     co_await corio::sleep(0s);
 
-    const std::int64_t live = t_alloc.live_bytes + (corio::detail::pool_bytes_in_use() - pool0);
+    const std::int64_t live =
+        t_alloc.live_bytes - t_alloc.slab_bytes + (corio::detail::pool_bytes_in_use() - pool0);
     const auto rss1 = status_kb("VmRSS");
     const auto hwm1 = status_kb("VmHWM");
     t_alloc.track_bytes = false;

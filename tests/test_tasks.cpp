@@ -1203,3 +1203,19 @@ TEST_CASE("tasks: done callbacks and awaiters are woken in the order they regist
     const Strings expected{"callback", "awaiter"};
     CHECK(log == expected);
 }
+
+TEST_CASE("tasks: cancelling one of two tasks that await each other unwinds both", "[tasks]") {
+    // A deadlock by mistake: a awaits b, b awaits a. asyncio's cancel() recurses through the
+    // cycle until RecursionError; corio refuses the request when it comes back around, and
+    // the awaiter that asked raises CancelledError in its own task instead.
+    run_test([]() -> Coro<> {
+        Task<> a, b;
+        a = corio::create_task([&]() -> Coro<> { co_await b; });
+        b = corio::create_task([&]() -> Coro<> { co_await a; });
+        co_await corio::sleep(0s);  // both are waiting now
+        CHECK(a.cancel());
+        for (int i = 0; i < 10 && !(a.done() && b.done()); ++i) co_await corio::sleep(0s);
+        CHECK(a.cancelled());
+        CHECK(b.cancelled());
+    }());
+}

@@ -161,12 +161,29 @@ const std::string& TaskBase::cancel_message() const noexcept {
 
 CancelledError TaskBase::make_cancelled_error() const { return CancelledError(cancel_message()); }
 
+namespace {
+// What a task waits on while its cancellation is being passed on (see TaskBase::cancel).
+struct CycleMarker final : Suspension {
+    bool cancel() override { return false; }
+} cycle_marker;
+}  // namespace
+
 bool TaskBase::cancel(std::string msg) {
     if (done()) return false;
+    if (waiting_on_ == &cycle_marker) return false;  // a cycle: see below
     ++num_cancels_;
     if (!msg.empty() || extra_) extra().cancel_message = std::move(msg);
     loop_->note_cancel(*this);
-    if (waiting_on_ && waiting_on_->cancel()) return true;
+    if (Suspension* s = waiting_on_) {
+        // Passing the request on can come back here when tasks await each other in a cycle
+        // (a deadlock): the marker makes that inner call refuse, so the awaiter that made it
+        // raises CancelledError in its own task instead of recursing until the stack
+        // overflows (asyncio raises RecursionError there).
+        waiting_on_ = &cycle_marker;
+        const bool taken = s->cancel();
+        if (waiting_on_ == &cycle_marker) waiting_on_ = s;  // not woken: still waits on s
+        if (taken) return true;
+    }
     must_cancel_ = true;
     return true;
 }

@@ -44,7 +44,7 @@ public:
         task->suspend_on(*this);
     }
     T await_resume() {
-        if (task_) task_->resume_check(false);
+        if (task_) task_->resume_check(cancelled_);
         f_->rethrow_if_failed();
         if constexpr (std::is_void_v<T>)
             return;
@@ -54,13 +54,23 @@ public:
 
     void on_future_done(FutureBase&) override { task_->wake(h_); }
     TaskBase* waiting_task() const noexcept override { return task_; }
-    bool cancel() override { return f_->cancel(task_->cancel_message()); }
+    bool cancel() override {
+        if (f_->cancel(task_->cancel_message())) return true;
+        // Not taken although f_ is pending: f_ is a task passing a cancellation on to this
+        // very task (tasks awaiting each other in a cycle, a deadlock). Stop waiting and
+        // raise CancelledError here, which unwinds the cycle like any cancellation chain.
+        f_->remove_waiter(*this);
+        cancelled_ = true;
+        task_->wake(h_);
+        return true;
+    }
 
 private:
     FutureBase* f_;
     ValueSlot<T>* slot_;
     TaskBase* task_ = nullptr;
     coroutine_handle<> h_;
+    bool cancelled_ = false;
 };
 
 }  // namespace corio::detail

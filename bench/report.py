@@ -204,7 +204,10 @@ def markdown(table, extras, machine):
                  "of a runtime grows, if anything, with N, so this favours them). timers = (elapsed − 99 ms) / N "
                  "for N tasks sleeping i % 100 ms. Memory is the growth of peak RSS (VmHWM after "
                  "/proc/self/clear_refs) while 1M tasks are created and reach their sleep, in a fresh process; "
-                 "'heap' marks a runtime without /proc (wasm) where the counted malloc bytes stand in.")
+                 "'heap' marks a runtime without /proc (wasm) where the counted malloc bytes stand in. "
+                 "corio's allocs/… count calls of the global operator new only: task frames and task "
+                 "objects come from corio's own per-thread pool and do not show there (its blocks do "
+                 "count in the counted heap).")
     lines.append("")
     return "\n".join(lines)
 

@@ -281,16 +281,17 @@ void EventLoop::run_item(detail::ReadyItem item) {
 }
 
 void EventLoop::run_item_instrumented(detail::ReadyItem item) {
-    // Keep the task alive for the report even if this step finishes and releases it.
-    Task<> task = detail::task_handle<void>(item.task());
-    // Taken now: a step that finishes its task destroys the frame that knows the location.
-    const detail::SourceLocation at = item.task() && debug_ ? item.task()->created_at() : detail::SourceLocation{};
+    // Read the task from the frame now: a step that finishes its task destroys that frame
+    // (and with it the location). The handle keeps the task itself alive for the report.
+    detail::TaskBase* const t = item.task();
+    Task<> task = detail::task_handle<void>(t);
+    const detail::SourceLocation at = t && debug_ ? t->created_at() : detail::SourceLocation{};
     // The step may start or stop tracing: only a slice that was begun is ended.
     detail::Tracer* tracer = tracer_.get();
     const auto start = std::chrono::steady_clock::now();
     if (tracer) {
-        if (item.task())
-            tracer->begin_step(*item.task(), item.target(), start);
+        if (t)
+            tracer->begin_step(*t, item.target(), start);
         else
             tracer->begin_callback(start);
     }
@@ -299,8 +300,8 @@ void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     const auto took = end - start;
     if (tracer && tracer == tracer_.get()) {
         try {
-            if (item.task())
-                tracer->end_step(*item.task(), end);
+            if (t)
+                tracer->end_step(*t, end);
             else
                 tracer->end_callback(end);
         } catch (...) {
@@ -309,8 +310,8 @@ void EventLoop::run_item_instrumented(detail::ReadyItem item) {
     }
     if (debug_ && took > slow_callback_) {
         const double seconds = std::chrono::duration<double>(took).count();
-        if (item.task())
-            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*item.task(), at), seconds));
+        if (t)
+            detail::log_line(fmt::format("Executing {} took {:.3f} seconds", describe_task(*t, at), seconds));
         else
             detail::log_line(fmt::format("Executing <Callback> took {:.3f} seconds", seconds));
     }

@@ -132,11 +132,21 @@ TaskBase::~TaskBase() {
         const SourceLocation at = extra_ ? extra_->created_at : SourceLocation{};
         report_unretrieved("Task", fmt::format(" (task '{}' created at {}:{})", name(), at.file, at.line));
     }
-    if (root_) root_.destroy();
+    if (auto r = root()) r.destroy();
+}
+
+coroutine_handle<> TaskBase::root() const noexcept {
+    void* f = frame_;
+    while (f) {
+        const PromiseBase& p = promise_at(f);
+        if (!p.continuation_) break;
+        f = p.continuation_.address();
+    }
+    return coroutine_handle<>::from_address(f);
 }
 
 SourceLocation TaskBase::created_at() const noexcept {
-    if (root_) return root_location();
+    if (frame_) return root_location();
     if (extra_) return extra_->created_at;
     return {};
 }
@@ -196,7 +206,8 @@ void TaskBase::finish() noexcept {
 
 void TaskBase::finish_unstarted() noexcept {
     must_cancel_ = false;
-    auto r = std::exchange(root_, {});
+    auto r = root();
+    forget_frames();
     r.destroy();
     store_exception(std::make_exception_ptr(make_cancelled_error()));
     finish();
@@ -204,7 +215,9 @@ void TaskBase::finish_unstarted() noexcept {
 
 void TaskBase::destroy_pending() noexcept {
     ref();
-    if (auto r = std::exchange(root_, {})) r.destroy();
+    auto r = root();
+    forget_frames();
+    if (r) r.destroy();
     waiting_on_ = nullptr;
     if (!done()) {
         store_exception(std::make_exception_ptr(CancelledError("Task was destroyed but it is pending")));

@@ -38,7 +38,7 @@ public:
     }
 
     SourceLocation root_location() const noexcept override {
-        const PromiseBase& p = coroutine_handle<Promise<T>>::from_address(root_.address()).promise();
+        const PromiseBase& p = coroutine_handle<Promise<T>>::from_address(root().address()).promise();
         return SourceLocation{p.function_, p.file_, p.line_};
     }
 
@@ -59,7 +59,7 @@ public:
         if (!e && take_cancel(false)) e = std::make_exception_ptr(make_cancelled_error());
         if (e && !is_cancellation(e)) keep_location(SourceLocation{p.function_, p.file_, p.line_});
         h.destroy();
-        root_ = {};
+        forget_frames();
         if (e)
             store_exception(std::move(e));
         else

@@ -29,16 +29,15 @@ public:
     // Where the task's coroutine was defined: from its frame while the task runs, kept
     // afterwards only if the task failed (for the never-retrieved report).
     SourceLocation created_at() const noexcept;
-    coroutine_handle<> root() const noexcept { return root_; }
+    // The task's outermost frame (empty once done): found from the innermost one through
+    // each frame's continuation_, so that a task keeps one frame pointer, not two.
+    coroutine_handle<> root() const noexcept;
     Suspension* waiting_on() const noexcept { return waiting_on_; }
     // The innermost coroutine frame the task runs or is suspended in (its root until it
     // awaits a Coro); the call graph walks outwards from it through each frame's
     // continuation_. Kept current by one store wherever control passes between frames.
     // Empty once the task is done (its frames are gone).
-    void* innermost_frame() const noexcept {
-        if (!root_) return nullptr;
-        return frame_ ? frame_ : root_.address();
-    }
+    void* innermost_frame() const noexcept { return frame_; }
     void set_innermost_frame(void* frame) noexcept { frame_ = frame; }
 
     // --- used by the core's awaitables -------------------------------------------------
@@ -89,7 +88,7 @@ public:
 
 protected:
     TaskBase(EventLoop& loop, coroutine_handle<> root, std::uint64_t id) noexcept
-        : FutureBase(loop), root_(root), id_(static_cast<std::uint32_t>(id)) {}
+        : FutureBase(loop), frame_(root.address()), id_(static_cast<std::uint32_t>(id)) {}
     // Where the root coroutine was defined, read from its frame while it exists.
     virtual SourceLocation root_location() const noexcept = 0;
     ~TaskBase() override;
@@ -97,12 +96,12 @@ protected:
     void finish() noexcept;
     void finish_unstarted() noexcept;
     void keep_location(SourceLocation at) noexcept;
-
-    coroutine_handle<> root_;
+    // The frames are gone (finished or destroyed).
+    void forget_frames() noexcept { frame_ = nullptr; }
 
 private:
     Suspension* waiting_on_ = nullptr;
-    void* frame_ = nullptr;  // innermost_frame(); empty: root_
+    void* frame_;  // innermost_frame(); empty once the frames are gone
     std::uint32_t num_cancels_ = 0;
     std::uint32_t id_;  // Task-<id>; wraps after 4 billion tasks, which only names repeat
 };

@@ -174,7 +174,7 @@ CancelledError TaskBase::make_cancelled_error() const { return CancelledError(ca
 namespace {
 // What a task waits on while its cancellation is being passed on (see TaskBase::cancel).
 struct CycleMarker final : Suspension {
-    bool cancel() override { return false; }
+    bool cancel_wait() override { return false; }
 } cycle_marker;
 }  // namespace
 
@@ -190,7 +190,7 @@ bool TaskBase::cancel(std::string msg) {
         // raises CancelledError in its own task instead of recursing until the stack
         // overflows (asyncio raises RecursionError there).
         waiting_on_ = &cycle_marker;
-        const bool taken = s->cancel();
+        const bool taken = s->cancel_wait();
         if (waiting_on_ == &cycle_marker) waiting_on_ = s;  // not woken: still waits on s
         if (taken) return true;
     }

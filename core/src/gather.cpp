@@ -44,7 +44,7 @@ void GatherBase::cancel_pending(const std::string& msg) {
         if (!children_[i].task->done()) children_[i].task->cancel(msg);
 }
 
-bool GatherBase::cancel() {
+bool GatherBase::cancel_wait() {
     // The awaiting task is being cancelled: cancel every child and keep waiting for them.
     bool any = false;
     for (std::size_t i = 0; i < n_; ++i)

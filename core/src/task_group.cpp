@@ -61,7 +61,7 @@ TaskGroup::Exit TaskGroup::exit(std::exception_ptr body_error) {
     return Exit(*this);
 }
 
-bool TaskGroup::Exit::cancel() {
+bool TaskGroup::Exit::cancel_wait() {
     if (!group.aborting_) {
         group.propagate_cancellation_ = true;
         group.abort();

@@ -106,7 +106,7 @@ protected:
     bool ready();
     void suspend(TaskBase* parent, coroutine_handle<> h);
     void check_resume();
-    bool cancel() override;
+    bool cancel_wait() override;
     // Derived destructors call this while their children still exist (a frame destroyed
     // mid-gather must leave no waiter behind in a child task).
     void unregister() noexcept;

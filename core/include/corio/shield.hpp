@@ -39,7 +39,7 @@ public:
 
     void on_future_done(FutureBase&) override { parent_->wake(h_); }
     TaskBase* waiting_task() const noexcept override { return parent_; }
-    bool cancel() override {
+    bool cancel_wait() override {
         inner_.base()->remove_waiter(*this);
         cancelled_ = true;
         // Nobody awaits the inner work any more: do not report its failure as unretrieved.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 
 #include "corio/detail/coroutine.hpp"
 #include "corio/detail/duration.hpp"
@@ -17,7 +18,7 @@ namespace corio {
 
 namespace detail {
 
-class SleepAwaiter final : public Suspension, public TimerNode {
+class SleepAwaiter final : public TimerNode {
 public:
     explicit SleepAwaiter(std::int64_t ns) noexcept { stash(ns); }
     SleepAwaiter(const SleepAwaiter& o) noexcept : TimerNode(o) { stash(o.deadline()); }
@@ -39,13 +40,13 @@ public:
         loop.add_timer(*this, deadline_after(loop.clock_ns(), ns));
         task->suspend_on(*this);
     }
-    void await_resume() { task()->resume_check(cancelled_); }
+    void await_resume() { task()->resume_check(deadline() == kCancelled); }
 
     void fire() override { task()->wake(h_); }
-    bool cancel() override {
+    bool cancel_wait() override {
         TaskBase* t = task();
         t->loop().remove_timer(*this);
-        cancelled_ = true;
+        stash(kCancelled);
         t->wake(h_);
         return true;
     }
@@ -54,7 +55,10 @@ private:
     // The task is the suspended frame's (one field less in every sleeping frame).
     TaskBase* task() const noexcept { return promise_at(h_.address()).task_; }
 
-    bool cancelled_ = false;  // first: it fits in TimerNode's tail padding
+    // Marks a cancelled sleep in the (then unarmed) deadline field: no flag in the frame.
+    // No delay maps to it: to_ns() saturates at -4e18.
+    static constexpr std::int64_t kCancelled = std::numeric_limits<std::int64_t>::min();
+
     coroutine_handle<> h_;
 };
 

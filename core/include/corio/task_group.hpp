@@ -110,7 +110,7 @@ struct TaskGroup::Exit final : detail::Suspension {
         detail::task_of(h)->suspend_on(*this);
     }
     void await_resume();  // throws what the group ends with
-    bool cancel() override;
+    bool cancel_wait() override;
     void wake();
 
     TaskGroup& group;

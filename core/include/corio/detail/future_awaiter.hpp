@@ -54,7 +54,7 @@ public:
 
     void on_future_done(FutureBase&) override { task_->wake(h_); }
     TaskBase* waiting_task() const noexcept override { return task_; }
-    bool cancel() override {
+    bool cancel_wait() override {
         if (f_->cancel(task_->cancel_message())) return true;
         // Not taken although f_ is pending: f_ is a task passing a cancellation on to this
         // very task (tasks awaiting each other in a cycle, a deadlock). Stop waiting and

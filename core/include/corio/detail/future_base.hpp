@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "corio/detail/source_location.hpp"
+#include "corio/detail/suspension.hpp"
 #include "corio/detail/wait_list.hpp"
 
 namespace corio {
@@ -23,17 +24,6 @@ namespace corio::detail {
 
 class FutureBase;
 class TaskBase;
-
-// What a suspended task is waiting on. Task::cancel() calls cancel() on it: the awaitable
-// unregisters and arranges for the task to resume with CancelledError, or hands the request
-// on (awaiting a task cancels that task). Returns false if the request was not taken.
-class Suspension {
-public:
-    virtual bool cancel() = 0;
-
-protected:
-    ~Suspension() = default;
-};
 
 // A node in a future's waiter list, woken once, in registration order, when it completes.
 class FutureWaiter : public ListNode {

@@ -35,7 +35,7 @@ public:
         woken_ = true;
         task_->wake(h_);
     }
-    bool cancel() override {
+    bool cancel_wait() override {
         list_->remove(*this);
         cancelled_ = true;
         task_->wake(h_);

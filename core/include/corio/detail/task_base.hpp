@@ -46,7 +46,7 @@ public:
     void suspend_on(Suspension& s) {
         waiting_on_ = &s;
         if (must_cancel_) [[unlikely]] {
-            if (s.cancel()) must_cancel_ = false;
+            if (s.cancel_wait()) must_cancel_ = false;
         }
     }
     // The awaited thing is ready (or took the cancellation): queue the task's next step.

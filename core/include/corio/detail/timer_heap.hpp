@@ -7,14 +7,19 @@
 #include <limits>
 #include <vector>
 
+#include "corio/detail/suspension.hpp"
+
 namespace corio::detail {
 
 inline constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
 
 class TimerHeap;
 
-class TimerNode {
+// A Suspension too, so that an awaiter that is a timer (a sleep) has one vtable pointer,
+// not two; timers nobody awaits (callbacks, timeouts) refuse cancel_wait().
+class TimerNode : public Suspension {
 public:
+    bool cancel_wait() override { return false; }
     // Runs on the loop's thread once the deadline has passed; the node is already unarmed.
     virtual void fire() = 0;
     std::int64_t deadline() const noexcept { return when_; }
@@ -33,7 +38,7 @@ private:
     friend class TimerHeap;
     static constexpr std::uint32_t kUnarmed = std::numeric_limits<std::uint32_t>::max();
     std::int64_t when_ = 0;
-    std::uint64_t seq_ = 0;
+    std::uint32_t seq_ = 0;  // compared wrap-around safe: see TimerHeap::less
     std::uint32_t index_ = kUnarmed;
 };
 
@@ -74,7 +79,10 @@ public:
 
 private:
     static bool less(const TimerNode* a, const TimerNode* b) noexcept {
-        return a->when_ < b->when_ || (a->when_ == b->when_ && a->seq_ < b->seq_);
+        // Equal deadlines keep insertion order; the 32-bit sequence may wrap, which the
+        // signed difference survives as long as such timers were armed < 2^31 apart.
+        return a->when_ < b->when_ ||
+               (a->when_ == b->when_ && static_cast<std::int32_t>(a->seq_ - b->seq_) < 0);
     }
     void place(std::uint32_t i, TimerNode* n) noexcept {
         heap_[i] = n;
@@ -105,7 +113,7 @@ private:
     }
 
     std::vector<TimerNode*> heap_;
-    std::uint64_t seq_ = 0;
+    std::uint32_t seq_ = 0;
 };
 
 }  // namespace corio::detail

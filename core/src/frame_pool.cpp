@@ -47,7 +47,6 @@ struct FreeBlock {
     FreeBlock* next;
 };
 
-// Plain data, so the thread_local needs no constructor call or guard on access.
 struct ThreadPool {
     FreeBlock* free[kClasses];
     char* cursor;  // the unused rest of the current slab
@@ -60,23 +59,41 @@ struct ThreadPool {
 #else
 #define CORIO_TLS_MODEL
 #endif
-thread_local ThreadPool t_pool CORIO_TLS_MODEL{};
+// Only a pointer is thread-local: initial-exec TLS is one instruction to reach, but its
+// space is limited when the library is loaded with dlopen (a plugin, a Python module), so
+// the 1 KB pool itself lives on the heap. A plain pointer needs no guard on access either.
+thread_local ThreadPool* t_pool_ptr CORIO_TLS_MODEL = nullptr;
 
-// Every slab stays reachable from here: blocks migrate between threads, so a slab can never
-// be known to be unused, and leak checkers see reachable memory.
+// Every slab and pool stays reachable from here: blocks migrate between threads, so a slab
+// can never be known to be unused, and leak checkers see reachable memory.
 std::mutex g_slabs_mutex;
 std::vector<void*>* g_slabs = nullptr;
 
-[[gnu::noinline]] void* carve(std::size_t size) {
-    ThreadPool& tp = t_pool;
+void keep(void* p) {
+    std::lock_guard lock(g_slabs_mutex);
+    if (!g_slabs) g_slabs = new std::vector<void*>;
+    g_slabs->push_back(p);
+}
+
+[[gnu::noinline]] ThreadPool& make_pool() {
+    auto* tp = new ThreadPool{};
+    keep(tp);
+    t_pool_ptr = tp;
+    return *tp;
+}
+
+inline ThreadPool& this_pool() {
+    ThreadPool* tp = t_pool_ptr;
+    if (!tp) [[unlikely]]
+        return make_pool();
+    return *tp;
+}
+
+[[gnu::noinline]] void* carve(ThreadPool& tp, std::size_t size) {
     if (static_cast<std::size_t>(tp.limit - tp.cursor) < size) {
         // The tail of the old slab (smaller than one block of this class) is given up.
         auto* slab = static_cast<char*>(::operator new(kSlabBytes));
-        {
-            std::lock_guard lock(g_slabs_mutex);
-            if (!g_slabs) g_slabs = new std::vector<void*>;
-            g_slabs->push_back(slab);
-        }
+        keep(slab);
         tp.cursor = slab;
         tp.limit = slab + kSlabBytes;
     }
@@ -89,6 +106,7 @@ std::vector<void*>* g_slabs = nullptr;
 
 void* pool_allocate(std::size_t size) {
     size = (size + kGranule - 1) & ~(kGranule - 1);
+    ThreadPool& t_pool = this_pool();
     t_pool.in_use += static_cast<long long>(size);
     if (size > kPoolMaxBlock) [[unlikely]]
         return ::operator new(size);
@@ -107,12 +125,15 @@ void* pool_allocate(std::size_t size) {
             t_pool.cursor += kGranule;
         }
     }
-    return carve(size);
+    return carve(t_pool, size);
 }
 
 void pool_deallocate(void* p, std::size_t size) noexcept {
     if (!p) return;
     size = (size + kGranule - 1) & ~(kGranule - 1);
+    // A block freed on a thread that never allocated one founds that thread's pool (only
+    // running out of memory for its 1 KB then terminates).
+    ThreadPool& t_pool = this_pool();
     t_pool.in_use -= static_cast<long long>(size);
     if (size > kPoolMaxBlock) [[unlikely]] {
         ::operator delete(p);
@@ -124,7 +145,7 @@ void pool_deallocate(void* p, std::size_t size) noexcept {
     head = b;
 }
 
-long long pool_bytes_in_use() noexcept { return t_pool.in_use; }
+long long pool_bytes_in_use() noexcept { return t_pool_ptr ? t_pool_ptr->in_use : 0; }
 
 #endif
 

@@ -132,7 +132,7 @@ TaskBase::~TaskBase() {
         const SourceLocation at = extra_ ? extra_->created_at : SourceLocation{};
         report_unretrieved("Task", fmt::format(" (task '{}' created at {}:{})", name(), at.file, at.line));
     }
-    if (auto r = root()) r.destroy();
+    if (frame_) root().destroy();  // a finished task (the usual case) has no frames
 }
 
 coroutine_handle<> TaskBase::root() const noexcept {

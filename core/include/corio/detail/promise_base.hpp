@@ -21,8 +21,10 @@ public:
     suspend_always initial_suspend() noexcept { return {}; }
 
     // Frames come from the per-thread pool (see frame_pool.hpp): no malloc per coroutine.
-    static void* operator new(std::size_t n) { return pool_allocate(frame_block_size(n)); }
-    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, frame_block_size(n)); }
+    static void* operator new(std::size_t n) { return pool_allocate(frame_block_size(n), BlockKind::frame); }
+    static void operator delete(void* p, std::size_t n) noexcept {
+        pool_deallocate(p, frame_block_size(n), BlockKind::frame);
+    }
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
     TaskBase* task_ = nullptr;          // set when the coroutine starts

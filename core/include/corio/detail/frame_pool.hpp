@@ -12,7 +12,7 @@ inline constexpr std::size_t kPoolMaxBlock = 1024;
 
 // Frames and tasks are kept apart, each kind carved from its own slabs: a million tasks
 // then lie side by side, and gather's passes over its children touch half the cache lines
-// they would if every task sat between two frames (measured: spawn 120 -> 70 ns).
+// they would if every task sat between two frames (spawn measured ~125 -> ~78 ns).
 enum class BlockKind : unsigned char { frame, task };
 
 // `size` must be a multiple of the alignment the caller needs (8 or 16): blocks of a class

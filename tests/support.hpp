@@ -4,6 +4,12 @@
 
 #include <corio/corio.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <optional>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +48,66 @@ private:
         std::vector<std::string> lines;
     };
     std::shared_ptr<State> state_;
+};
+
+// Turns a loop that never wakes up again into a test failure instead of a hang: after
+// `limit` it records that it fired and pokes the loop (call_soon_threadsafe) every 50 ms
+// until destroyed. Create and destroy it inside the running loop.
+class LoopWatchdog {
+public:
+    explicit LoopWatchdog(std::chrono::milliseconds limit) : LoopWatchdog(corio::get_running_loop(), limit) {}
+    LoopWatchdog(corio::EventLoop& loop, std::chrono::milliseconds limit)
+        : loop_(&loop), thread_([this, limit] { run(limit); }) {}
+    LoopWatchdog(const LoopWatchdog&) = delete;
+    LoopWatchdog& operator=(const LoopWatchdog&) = delete;
+    ~LoopWatchdog() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    bool fired() const { return fired_.load(); }
+
+private:
+    void run(std::chrono::milliseconds limit) {
+        std::unique_lock lock(mutex_);
+        if (cv_.wait_for(lock, limit, [&] { return stop_; })) return;
+        fired_ = true;
+        while (!cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_; }))
+            loop_->call_soon_threadsafe([] {});
+    }
+    corio::EventLoop* loop_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::atomic<bool> fired_{false};
+    std::thread thread_;  // last: starts once the rest is ready
+};
+
+// Sets (or unsets) an environment variable for the scope.
+class EnvVar {
+public:
+    EnvVar(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value)
+            ::setenv(name, value, 1);
+        else
+            ::unsetenv(name);
+    }
+    ~EnvVar() {
+        if (old_)
+            ::setenv(name_, old_->c_str(), 1);
+        else
+            ::unsetenv(name_);
+    }
+    EnvVar(const EnvVar&) = delete;
+    EnvVar& operator=(const EnvVar&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
 };
 
 }  // namespace corio_test

@@ -44,29 +44,7 @@ corio::RunOptions debug_options(std::chrono::milliseconds slow = 100ms) {
     return o;
 }
 
-// Sets (or unsets) an environment variable for the scope.
-class EnvVar {
-public:
-    EnvVar(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value)
-            ::setenv(name, value, 1);
-        else
-            ::unsetenv(name);
-    }
-    ~EnvVar() {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-    EnvVar(const EnvVar&) = delete;
-    EnvVar& operator=(const EnvVar&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using corio_test::EnvVar;
 
 // The seconds of every "Executing ... took X seconds" line.
 std::vector<double> slow_step_seconds(const corio_test::LogCapture& log) {

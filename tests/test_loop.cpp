@@ -47,35 +47,7 @@ struct Joiner {
     }
 };
 
-// Wakes the loop from another thread if the test has not finished after `after`: a loop
-// that should have woken by itself then still ends, and fired() tells the test it hung.
-class Watchdog {
-public:
-    Watchdog(corio::EventLoop& loop, std::chrono::milliseconds after)
-        : thread_([this, &loop, after] {
-              std::unique_lock lock(mutex_);
-              if (!cv_.wait_for(lock, after, [this] { return stop_; })) {
-                  fired_ = true;
-                  loop.call_soon_threadsafe([] {});
-              }
-          }) {}
-    ~Watchdog() {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-        }
-        cv_.notify_one();
-        thread_.join();
-    }
-    bool fired() const { return fired_.load(); }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool stop_ = false;
-    std::atomic<bool> fired_{false};
-    std::thread thread_;  // last: starts once the rest is ready
-};
+using Watchdog = corio_test::LoopWatchdog;
 
 void busy_wait(std::chrono::milliseconds d) {
     const auto until = std::chrono::steady_clock::now() + d;

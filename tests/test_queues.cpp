@@ -720,39 +720,7 @@ TEST_CASE("Queue: random cancellations of getters and putters never lose or dupl
 }
 
 namespace {
-// Turns a loop that never wakes up into a test failure instead of a hang: after `limit` it
-// records that it fired and pokes the loop (call_soon_threadsafe) every 50 ms until destroyed.
-// Create and destroy it inside the running loop.
-class LoopWatchdog {
-public:
-    explicit LoopWatchdog(std::chrono::milliseconds limit)
-        : loop_(&corio::get_running_loop()), thread_([this, limit] { run(limit); }) {}
-    LoopWatchdog(const LoopWatchdog&) = delete;
-    LoopWatchdog& operator=(const LoopWatchdog&) = delete;
-    ~LoopWatchdog() {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        thread_.join();
-    }
-    bool fired() const { return fired_.load(); }
-
-private:
-    void run(std::chrono::milliseconds limit) {
-        std::unique_lock lock(mutex_);
-        if (cv_.wait_for(lock, limit, [&] { return stop_; })) return;
-        fired_ = true;
-        while (!cv_.wait_for(lock, 50ms, [&] { return stop_; })) loop_->call_soon_threadsafe([] {});
-    }
-    corio::EventLoop* loop_;
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool stop_ = false;
-    std::atomic<bool> fired_{false};
-    std::thread thread_;
-};
+using corio_test::LoopWatchdog;
 }  // namespace
 
 TEST_CASE("Queue: random wait_for timeouts on get and put never lose or duplicate an item", "[queues]") {

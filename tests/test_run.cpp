@@ -29,29 +29,7 @@ struct FancyExit : std::runtime_error {
     FancyExit() : std::runtime_error("fancy exit") {}
 };
 
-// Sets CORIO_DEBUG for the scope and restores what was there before.
-class EnvVar {
-public:
-    EnvVar(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value)
-            ::setenv(name, value, 1);
-        else
-            ::unsetenv(name);
-    }
-    ~EnvVar() {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-    EnvVar(const EnvVar&) = delete;
-    EnvVar& operator=(const EnvVar&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using corio_test::EnvVar;
 
 corio::RunOptions options_with_debug(bool debug) {
     corio::RunOptions o = corio_test::options();

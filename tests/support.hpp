@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <optional>
 #include <thread>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,5 +110,40 @@ private:
     const char* name_;
     std::optional<std::string> old_;
 };
+
+// What an exception_ptr holds, for comparisons: "none", "cancelled:<msg>", "timeout:<msg>",
+// "error:<what>".
+inline std::string error_kind(const std::exception_ptr& e) {
+    if (!e) return "none";
+    try {
+        std::rethrow_exception(e);
+    } catch (const corio::CancelledError& c) {
+        return std::string("cancelled:") + c.what();
+    } catch (const corio::TimeoutError& t) {
+        return std::string("timeout:") + t.what();
+    } catch (const std::exception& x) {
+        return std::string("error:") + x.what();
+    } catch (...) {
+        return "unknown";
+    }
+}
+
+// Lets every other ready task run `n` times.
+inline corio::Coro<> yield_n(int n) {
+    for (int i = 0; i < n; ++i) co_await corio::sleep(std::chrono::seconds(0));
+}
+
+// Awaits `t`; true if it ended with CancelledError (false if it returned; any other failure
+// is rethrown).
+template <class T>
+corio::Coro<bool> ended_cancelled(corio::Task<T> t) {
+    bool cancelled = false;
+    try {
+        co_await t;
+    } catch (const corio::CancelledError&) {
+        cancelled = true;
+    }
+    co_return cancelled;
+}
 
 }  // namespace corio_test

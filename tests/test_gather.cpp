@@ -35,19 +35,7 @@ struct SetOnExit {
     ~SetOnExit() { *flag = true; }
 };
 
-// What an exception_ptr holds: "none", "cancelled:<msg>", "error:<what>".
-std::string kind(const std::exception_ptr& e) {
-    if (!e) return "none";
-    try {
-        std::rethrow_exception(e);
-    } catch (const corio::CancelledError& c) {
-        return std::string("cancelled:") + c.what();
-    } catch (const std::exception& x) {
-        return std::string("error:") + x.what();
-    } catch (...) {
-        return "unknown";
-    }
-}
+using corio_test::error_kind;
 
 Coro<int> answer() { co_return 42; }
 
@@ -243,7 +231,7 @@ TEST_CASE("gather of a vector of tasks", "[gather]") {
         const auto out = co_await corio::gather(corio::return_exceptions, std::move(mixed));
         REQUIRE(out.size() == 2);
         CHECK(out[0].value() == 7);
-        CHECK(kind(out[1].error()) == "error:bad");
+        CHECK(error_kind(out[1].error()) == "error:bad");
     }());
 }
 
@@ -281,7 +269,7 @@ TEST_CASE("gather of tasks that are already done", "[gather]") {
         CHECK(y == "b");
         auto [ox, obad] = co_await corio::gather(corio::return_exceptions, a, bad);
         CHECK(ox.value() == 42);
-        CHECK(kind(obad.error()) == "error:early");
+        CHECK(error_kind(obad.error()) == "error:early");
         elapsed = now() - t0;
     }());
     if (virtual_time()) CHECK(elapsed == 0.0);
@@ -370,7 +358,7 @@ TEST_CASE("gather with return_exceptions gives an Outcome per child", "[gather]"
         CHECK_FALSE(b.has_value());
         CHECK_FALSE(static_cast<bool>(b));
         REQUIRE(b.error());
-        CHECK(kind(b.error()) == "error:boom");
+        CHECK(error_kind(b.error()) == "error:boom");
         CHECK_THROWS_WITH(b.value(), "boom");
         CHECK_THROWS_AS(b.value(), std::runtime_error);
         CHECK(c.has_value());
@@ -394,7 +382,7 @@ TEST_CASE("gather with return_exceptions: the failure does not cancel the other 
             cs.push_back(await_future(d));
             auto out = co_await corio::gather(corio::return_exceptions, std::move(cs));
             std::vector<std::string> r;
-            for (auto& o : out) r.push_back(o.has_value() ? std::to_string(o.value()) : kind(o.error()));
+            for (auto& o : out) r.push_back(o.has_value() ? std::to_string(o.value()) : error_kind(o.error()));
             co_return r;
         });
         co_await corio::sleep(0s);
@@ -427,9 +415,9 @@ TEST_CASE("gather with return_exceptions: a child cancelled from outside gives a
         auto [o1, o2, o3, o4] = co_await corio::gather(corio::return_exceptions, t1, t2, t3, t4);
         const double elapsed = now() - t0;
         CHECK(o1.value() == 1);
-        CHECK(kind(o2.error()) == "cancelled:external");
+        CHECK(error_kind(o2.error()) == "cancelled:external");
         CHECK_THROWS_AS(o2.value(), corio::CancelledError);
-        CHECK(kind(o3.error()) == "error:rte");
+        CHECK(error_kind(o3.error()) == "error:rte");
         CHECK(o4.value() == 4);
         CHECK(t2.cancelled());
         CHECK_FALSE(t4.cancelled());

@@ -28,23 +28,8 @@ using Guards = std::vector<corio::Lock::Guard>;
 using Permits = std::vector<corio::Semaphore::Permit>;
 
 double now() { return corio::get_running_loop().time(); }
-
-Coro<> yield_n(int n) {
-    for (int i = 0; i < n; ++i) co_await corio::sleep(0s);
-}
-
-// Awaits `t`; true if it ended with CancelledError (any other outcome is returned as false,
-// a failure other than cancellation is rethrown).
-template <class T>
-Coro<bool> ended_cancelled(Task<T> t) {
-    bool cancelled = false;
-    try {
-        co_await t;
-    } catch (const corio::CancelledError&) {
-        cancelled = true;
-    }
-    co_return cancelled;
-}
+using corio_test::ended_cancelled;
+using corio_test::yield_n;
 
 void cancel_soon(Task<> t) {
     (void)corio::get_running_loop().call_soon([t]() mutable { t.cancel(); });

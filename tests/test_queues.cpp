@@ -28,21 +28,8 @@ using corio_test::run_test;
 namespace {
 
 double now() { return corio::get_running_loop().time(); }
-
-Coro<> yield_n(int n) {
-    for (int i = 0; i < n; ++i) co_await corio::sleep(0s);
-}
-
-template <class T>
-Coro<bool> ended_cancelled(Task<T> t) {
-    bool cancelled = false;
-    try {
-        co_await t;
-    } catch (const corio::CancelledError&) {
-        cancelled = true;
-    }
-    co_return cancelled;
-}
+using corio_test::ended_cancelled;
+using corio_test::yield_n;
 
 template <class Q>
 Coro<typename std::remove_cvref_t<decltype(std::declval<Q&>().get_nowait())>> get_from(Q& q) {

@@ -37,21 +37,7 @@ struct FooError : std::runtime_error {
     FooError() : std::runtime_error("foo") {}
 };
 
-// What an exception_ptr holds, for comparisons: "none", "cancelled:<msg>", "error:<what>".
-std::string kind(const std::exception_ptr& e) {
-    if (!e) return "none";
-    try {
-        std::rethrow_exception(e);
-    } catch (const corio::CancelledError& c) {
-        return std::string("cancelled:") + c.what();
-    } catch (const corio::TimeoutError& t) {
-        return std::string("timeout:") + t.what();
-    } catch (const std::exception& x) {
-        return std::string("error:") + x.what();
-    } catch (...) {
-        return "unknown";
-    }
-}
+using corio_test::error_kind;
 
 Coro<int> answer() { co_return 42; }
 
@@ -1199,7 +1185,7 @@ TEST_CASE("shield gives the inner future's result, or its exception", "[shield]"
             what = e.what();
         }
         CHECK(what == "expected");
-        CHECK(kind(outer2.exception()) == "error:expected");
+        CHECK(error_kind(outer2.exception()) == "error:expected");
     }());
 }
 

@@ -1,7 +1,8 @@
 // corio's micro-benchmarks: the cost of spawning a task (create_task + gather), of one
-// sleep(0s) yield, and the heap and RSS held by a suspended sleeping task. Each workload
-// runs --runs times on a fresh corio::run() loop and the median is reported; allocations are
-// counted by a replaced global operator new/delete (usable block sizes, so rounding counts).
+// sleep(0s) yield, of cancelling and awaiting a sleeping task, and the heap and RSS held by
+// a suspended sleeping task. Each workload runs --runs times on a fresh corio::run() loop and
+// the median is reported; allocations are counted by a replaced global operator new/delete
+// (usable block sizes, so rounding counts).
 // By default the heap is warm (see keep_heap_warm): timings measure corio, not page faults.
 #include <corio/corio.hpp>
 #include <corio/detail/frame_pool.hpp>
@@ -307,6 +308,56 @@ corio::Coro<OpRun> timers_run(std::size_t n) {
                     static_cast<double>(allocs) / static_cast<double>(n)};
 }
 
+// cancel: tasks suspended in a 1 h sleep, cancelled and awaited, `batch` at a time: create
+// the batch, yield once so that every task runs its first step and parks in its sleep, cancel
+// each, then co_await each, catching the CancelledError it rethrows. Timed as a whole, so the
+// figure is per cancelled task with its spawn included. The baseline (cancel = false) is the
+// same with a sleep(0s) that completes: spawn + start + one yield + await, no cancellation;
+// the difference of the two is what cancelling costs beyond the spawn. Public API only.
+std::size_t g_cancel_started = 0;
+
+corio::Coro<> cancel_sleeper() {
+    ++g_cancel_started;
+    co_await corio::sleep(1h);  // CancelledError is thrown here by cancel()
+}
+
+corio::Coro<> cancel_baseline_task() {
+    ++g_cancel_started;
+    co_await corio::sleep(0s);
+}
+
+corio::Coro<OpRun> cancel_run(std::size_t n, std::size_t batch, bool cancel) {
+    std::vector<corio::Task<>> tasks;
+    tasks.reserve(std::min(n, batch));
+    std::size_t cancelled = 0, completed = 0;
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    for (std::size_t first = 0; first < n; first += batch) {
+        const std::size_t m = std::min(batch, n - first);
+        g_cancel_started = 0;
+        for (std::size_t i = 0; i < m; ++i)
+            tasks.push_back(corio::create_task(cancel ? cancel_sleeper() : cancel_baseline_task()));
+        co_await corio::sleep(0s);  // the batch's first steps run before this task's next one
+        if (g_cancel_started != m) throw std::runtime_error("cancel: not every task of the batch started");
+        if (cancel)
+            for (auto& t : tasks) t.cancel();
+        for (auto& t : tasks) {
+            try {
+                co_await t;
+                ++completed;
+            } catch (const corio::CancelledError&) {
+                ++cancelled;
+            }
+        }
+        tasks.clear();
+    }
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    if ((cancel ? cancelled : completed) != n)
+        throw std::runtime_error(cancel ? "cancel: not every task was cancelled" : "cancel: a baseline task failed");
+    co_return OpRun{ns_between(t0, t1) / static_cast<double>(n), static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
 std::size_t g_sleepers_started = 0;
 
 corio::Coro<> sleeper() {
@@ -399,6 +450,8 @@ struct Options {
     std::size_t n_lock = 1'000'000;  // acquires in all, shared by the 100 tasks
     std::size_t n_timers = 1'000'000;
     std::size_t n_memory = 1'000'000;
+    std::size_t n_cancel = 100'000;
+    std::size_t cancel_batch = 1'000;  // tasks created, cancelled and awaited together
     int runs = 3;
 #ifdef __EMSCRIPTEN__
     std::string backend = "browser";  // the platform default: there is no libuv under wasm
@@ -413,14 +466,16 @@ struct Options {
     bool lock = true;
     bool timers = true;
     bool memory = true;
+    bool cancel = true;
 };
 
 [[noreturn]] void usage(const std::string& error) {
     if (!error.empty()) fmt::print(stderr, "corio_bench: {}\n", error);
     fmt::print(stderr,
                "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-pingpong N] [--n-lock N] [--n-timers N]\n"
-               "                   [--n-memory N] [--runs K] [--backend libuv|browser|virtual_time]\n"
-               "                   [--only spawn,yields,pingpong,lock,timers,memory] [--json] [--cold-heap]\n");
+               "                   [--n-memory N] [--n-cancel N] [--cancel-batch B] [--runs K]\n"
+               "                   [--backend libuv|browser|virtual_time]\n"
+               "                   [--only spawn,yields,pingpong,lock,timers,memory,cancel] [--json] [--cold-heap]\n");
     std::exit(error.empty() ? 0 : 2);
 }
 
@@ -462,6 +517,10 @@ Options parse_options(int argc, char** argv) {
             o.n_timers = parse_count(arg, next());
         } else if (arg == "--n-memory") {
             o.n_memory = parse_count(arg, next());
+        } else if (arg == "--n-cancel") {
+            o.n_cancel = parse_count(arg, next());
+        } else if (arg == "--cancel-batch") {
+            o.cancel_batch = parse_count(arg, next());
         } else if (arg == "--runs") {
             o.runs = static_cast<int>(parse_count(arg, next()));
         } else if (arg == "--backend") {
@@ -473,7 +532,7 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--cold-heap") {
             o.cold_heap = true;
         } else if (arg == "--only") {
-            o.spawn = o.yields = o.pingpong = o.lock = o.timers = o.memory = false;
+            o.spawn = o.yields = o.pingpong = o.lock = o.timers = o.memory = o.cancel = false;
             std::stringstream list(next());
             std::string item;
             while (std::getline(list, item, ',')) {
@@ -489,8 +548,11 @@ Options parse_options(int argc, char** argv) {
                     o.timers = true;
                 else if (item == "memory")
                     o.memory = true;
+                else if (item == "cancel")
+                    o.cancel = true;
                 else
-                    usage(fmt::format("unknown workload '{}' (spawn, yields, pingpong, lock, timers, memory)", item));
+                    usage(fmt::format("unknown workload '{}' (spawn, yields, pingpong, lock, timers, memory, cancel)",
+                                      item));
             }
         } else if (arg == "--help" || arg == "-h") {
             usage("");
@@ -582,7 +644,7 @@ std::string json_list(const std::vector<double>& v) {
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
 
-    std::optional<Samples> spawn, yields, pingpong, lock, timers;
+    std::optional<Samples> spawn, yields, pingpong, lock, timers, cancel_await, cancel_baseline;
     std::optional<MemoryRun> memory;
     std::vector<double> memory_peak_samples;
 
@@ -595,6 +657,10 @@ int main(int argc, char** argv) {
     if (o.pingpong) pingpong = repeat(o, false, [&] { return pingpong_run(o.n_pingpong); });
     if (o.lock) lock = repeat(o, false, [&] { return lock_run(o.n_lock); });
     if (o.timers) timers = repeat(o, true, [&] { return timers_run(o.n_timers); });
+    if (o.cancel) {
+        cancel_await = repeat(o, true, [&] { return cancel_run(o.n_cancel, o.cancel_batch, true); });
+        cancel_baseline = repeat(o, false, [&] { return cancel_run(o.n_cancel, o.cancel_batch, false); });
+    }
     if (o.memory) {
         std::vector<double> heap, cancel;
         std::vector<std::optional<double>> rss, peak;
@@ -640,6 +706,15 @@ int main(int argc, char** argv) {
         if (lock) fields.push_back(fmt::format(R"("lock_tasks": {})", kLockTasks));
         op(lock, "n_lock", o.n_lock, "lock_ns_per_acquire", "lock_allocs_per_acquire");
         op(timers, "n_timers", o.n_timers, "timer_overhead_ns", "timer_allocs");
+        if (cancel_await) fields.push_back(fmt::format(R"("cancel_batch": {})", o.cancel_batch));
+        op(cancel_await, "n_cancel", o.n_cancel, "cancel_await_ns_per_task", "cancel_allocs_per_task");
+        if (cancel_baseline) {
+            fields.push_back(
+                fmt::format(R"("cancel_baseline_ns_per_task": {:.3f})", median(cancel_baseline->ns)));
+            fields.push_back(
+                fmt::format(R"("cancel_baseline_allocs_per_task": {:.6f})", median(cancel_baseline->allocs)));
+            samples.push_back(fmt::format(R"("cancel_baseline_ns_per_task": {})", json_list(cancel_baseline->ns)));
+        }
         if (memory) {
             fields.push_back(fmt::format(R"("n_memory": {})", o.n_memory));
             fields.push_back(fmt::format(R"("memory_heap_bytes_per_task": {:.1f})", memory->heap_bytes_per_task));
@@ -677,6 +752,13 @@ int main(int argc, char** argv) {
     if (timers)
         fmt::print("| timers: tasks sleeping 0-99 ms, N={} | {:.1f} | ≤ 300 | ns/timer beyond 99 ms |\n",
                    with_commas(o.n_timers), median(timers->ns));
+    if (cancel_await) {
+        fmt::print("| cancel: create_task, sleep(1h) started, cancel, co_await (CancelledError), N={}, "
+                   "batches of {} | {:.1f} | ≥ 1.5× Asio | ns/task |\n",
+                   with_commas(o.n_cancel), with_commas(o.cancel_batch), median(cancel_await->ns));
+        fmt::print("| cancel baseline: the same, sleep(0s) completes, no cancel | {:.1f} | – | ns/task |\n",
+                   median(cancel_baseline->ns));
+    }
     if (memory) {
         fmt::print("| memory: heap per sleeping task (counted), N={} | {:.0f} | ≤ 256 | bytes/task |\n",
                    with_commas(o.n_memory), memory->heap_bytes_per_task);
@@ -689,6 +771,12 @@ int main(int argc, char** argv) {
     if (pingpong) fmt::print("allocations per pingpong round trip: {:.6f}\n", median(pingpong->allocs));
     if (lock) fmt::print("allocations per lock acquire: {:.6f}\n", median(lock->allocs));
     if (timers) fmt::print("allocations per timer task: {:.3f}\n", median(timers->allocs));
+    if (cancel_await) {
+        fmt::print("cancellation cost beyond spawn (cancel − baseline): {:.1f} ns/task\n",
+                   median(cancel_await->ns) - median(cancel_baseline->ns));
+        fmt::print("allocations per cancelled task: {:.3f} (baseline {:.3f})\n", median(cancel_await->allocs),
+                   median(cancel_baseline->allocs));
+    }
     if (memory) {
         fmt::print("peak RSS growth per sleeping task (VmHWM): {} bytes\n",
                    fmt_opt(memory->peak_rss_bytes_per_task, "{:.0f}"));

@@ -1,6 +1,6 @@
 // The corio_bench workloads on Boost.Asio with C++20 coroutines, as an Asio user writes them:
 // co_spawn + awaitable<T>, a yield is `co_await post(executor, use_awaitable)`, timers are
-// steady_timer. Asio has no lock and no queue, so pingpong and lock are not measured (the
+// steady_timer, a sleeping coroutine is cancelled with timer.cancel(). Asio has no lock and no queue, so pingpong and lock are not measured (the
 // report marks them n/a) rather than inventing them. One io_context per run, concurrency
 // hint 1 (single-threaded, as corio's loop). --json prints the same keys as
 // `corio_bench --json` (see bench/report.py).
@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -136,6 +137,88 @@ double timers_run(std::size_t n) {
     return (ns_between(t0, t1) - longest) / static_cast<double>(n);
 }
 
+// cancel: coroutines waiting on a 1 h steady_timer, cancelled and awaited, `batch` at a
+// time (as corio_bench's cancel_run): co_spawn the batch, yield once (post) so that each runs
+// up to its async_wait, cancel each, then wait until every one has completed. Cancelling:
+// the way to cancel a coroutine suspended in a timer wait is to cancel the timer,
+// `timer.cancel()`, which completes the wait with operation_aborted; use_awaitable turns that
+// into a boost::system::system_error thrown from the `co_await t.async_wait(...)` in the
+// waiting coroutine, as corio throws CancelledError from its sleep. (Boost 1.74 has no
+// per-operation cancellation slots: cancellation_signal and bind_cancellation_slot came in
+// 1.77, and for a timer wait they do what timer.cancel() does.) Awaiting: Boost 1.74 cannot
+// co_await a coroutine spawned earlier (co_spawn(..., use_awaitable) starts it only when
+// awaited), so each one's co_spawn completion handler is its awaiter: it receives the
+// exception_ptr and rethrows it to see that it is the operation_aborted system_error, as
+// corio's `co_await task` rethrows CancelledError into a catch. The last handler of a batch
+// wakes the driver through a steady_timer that never expires (Asio's usual async event).
+// The baseline (cancel = false) waits on `post` instead of the timer and is not cancelled.
+awaitable<void> cancel_sleeper(asio::steady_timer*& slot, std::size_t& started) {
+    asio::steady_timer t(co_await asio::this_coro::executor, 1h);
+    slot = &t;
+    ++started;
+    co_await t.async_wait(use_awaitable);  // throws system_error(operation_aborted) when cancelled
+}
+
+awaitable<void> cancel_baseline_task(std::size_t& started) {
+    ++started;
+    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+}
+
+awaitable<void> cancel_driver(std::size_t n, std::size_t batch, bool cancel, double& out) {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<asio::steady_timer*> timers(std::min(n, batch), nullptr);
+    asio::steady_timer batch_done(ex, asio::steady_timer::time_point::max());
+    std::size_t started = 0, finished = 0, cancelled = 0, completed = 0, m = 0;
+    auto on_done = [&](std::exception_ptr e) {
+        try {
+            if (e) std::rethrow_exception(e);
+            ++completed;
+        } catch (const boost::system::system_error& err) {
+            if (err.code() != asio::error::operation_aborted) throw;
+            ++cancelled;
+        }
+        if (++finished == m) batch_done.cancel();  // wakes the driver if it waits
+    };
+    const auto t0 = Clock::now();
+    for (std::size_t first = 0; first < n; first += batch) {
+        m = std::min(batch, n - first);
+        started = finished = 0;
+        for (std::size_t i = 0; i < m; ++i) {
+            if (cancel)
+                asio::co_spawn(ex, cancel_sleeper(timers[i], started), on_done);
+            else
+                asio::co_spawn(ex, cancel_baseline_task(started), on_done);
+        }
+        co_await asio::post(ex, use_awaitable);  // the batch's first steps run before the driver's next one
+        if (started != m) throw std::runtime_error("cancel: not every coroutine of the batch started");
+        if (cancel)
+            for (std::size_t i = 0; i < m; ++i) timers[i]->cancel();
+        while (finished < m) {
+            boost::system::error_code ec;  // the wake-up is operation_aborted; no exception for it
+            co_await batch_done.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+    }
+    const auto t1 = Clock::now();
+    if ((cancel ? cancelled : completed) != n)
+        throw std::runtime_error(cancel ? "cancel: not every coroutine was cancelled" : "cancel: a baseline task failed");
+    out = ns_between(t0, t1) / static_cast<double>(n);
+}
+
+std::size_t g_cancel_batch = 1000;
+
+double cancel_run_impl(std::size_t n, bool cancel) {
+    asio::io_context ctx(1);
+    double out = 0;
+    asio::co_spawn(ctx, cancel_driver(n, g_cancel_batch, cancel, out), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    ctx.run();
+    return out;
+}
+
+double cancel_run(std::size_t n) { return cancel_run_impl(n, true); }
+double cancel_baseline_run(std::size_t n) { return cancel_run_impl(n, false); }
+
 struct MemoryRun {
     std::optional<double> rss, peak;
     double cancel_ns;
@@ -189,8 +272,8 @@ std::string json_list(const std::vector<double>& v) {
 
 [[noreturn]] void usage(const std::string& error) {
     std::fprintf(stderr,
-                 "%s%susage: asio_bench [--n-spawn N] [--n-yield N] [--n-timers N] [--n-memory N] [--runs K]\n"
-                 "                  [--only spawn,yields,timers,memory] [--json]\n",
+                 "%s%susage: asio_bench [--n-spawn N] [--n-yield N] [--n-timers N] [--n-memory N] [--n-cancel N]\n"
+                 "                  [--cancel-batch B] [--runs K] [--only spawn,yields,timers,memory,cancel] [--json]\n",
                  error.empty() ? "" : "asio_bench: ", error.empty() ? "" : (error + "\n").c_str());
     std::exit(error.empty() ? 0 : 2);
 }
@@ -199,9 +282,10 @@ std::string json_list(const std::vector<double>& v) {
 
 int main(int argc, char** argv) {
     std::size_t n_spawn = 1'000'000, n_yield = 10'000'000, n_timers = 1'000'000, n_memory = 1'000'000;
+    std::size_t n_cancel = 100'000;
     int runs = 3;
     bool json = false;
-    std::string only = "spawn,yields,pingpong,lock,timers,memory";
+    std::string only = "spawn,yields,pingpong,lock,timers,memory,cancel";
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i], value;
         bool has_value = false;
@@ -224,6 +308,8 @@ int main(int argc, char** argv) {
         else if (arg == "--n-yield") n_yield = count();
         else if (arg == "--n-timers") n_timers = count();
         else if (arg == "--n-memory") n_memory = count();
+        else if (arg == "--n-cancel") n_cancel = count();
+        else if (arg == "--cancel-batch") g_cancel_batch = count();
         else if (arg == "--n-pingpong" || arg == "--n-lock") count();  // accepted, nothing to run
         else if (arg == "--runs") runs = static_cast<int>(count());
         else if (arg == "--only") only = next();
@@ -261,6 +347,13 @@ int main(int argc, char** argv) {
             timed("n_yield", n_yield, "yield_ns", false, yield_run);
         } else if (w == "timers" || w == "timer") {
             timed("n_timers", n_timers, "timer_overhead_ns", true, timers_run);
+        } else if (w == "cancel") {
+            fields.push_back("\"cancel_batch\": " + std::to_string(g_cancel_batch));
+            timed("n_cancel", n_cancel, "cancel_await_ns_per_task", true, cancel_run);
+            std::vector<double> v;
+            for (int r = 0; r < runs; ++r) v.push_back(cancel_baseline_run(n_cancel));
+            fields.push_back("\"cancel_baseline_ns_per_task\": " + num(median(v)));
+            samples.push_back("\"cancel_baseline_ns_per_task\": " + json_list(v));
         } else if (w == "pingpong") {
             fields.push_back("\"pingpong_ns\": null");  // Asio has no queue
         } else if (w == "lock") {

@@ -2,7 +2,7 @@
 """The corio_bench workloads on Python's asyncio (or on uvloop with --uvloop).
 
 Written as an asyncio user would write them: create_task + gather, asyncio.sleep(0),
-asyncio.Queue(1), asyncio.Lock, asyncio.sleep for timers. Each run gets a fresh event loop
+asyncio.Queue(1), asyncio.Lock, asyncio.sleep for timers, Task.cancel() for cancel. Each run gets a fresh event loop
 (asyncio.Runner), the clock runs inside the coroutine, and --json prints the same keys as
 `corio_bench --json` (see bench/report.py).
 """
@@ -110,6 +110,30 @@ async def timers_run(n):
     return (t1 - t0 - longest) / n
 
 
+CANCEL_BATCH = 1000
+
+
+async def cancel_run(n, batch=CANCEL_BATCH):
+    """Tasks sleeping 1 h, `batch` at a time: create them, sleep(0) so that each reaches its
+    sleep, cancel each, await each catching CancelledError. Per task, spawn included."""
+    cancelled = 0
+    t0 = time.perf_counter_ns()
+    for first in range(0, n, batch):
+        tasks = [asyncio.create_task(asyncio.sleep(3600)) for _ in range(min(batch, n - first))]
+        await asyncio.sleep(0)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except asyncio.CancelledError:
+                cancelled += 1
+    t1 = time.perf_counter_ns()
+    if cancelled != n:
+        raise RuntimeError("cancel: not every task was cancelled")
+    return (t1 - t0) / n
+
+
 async def sleeper(started):
     started[0] += 1
     await asyncio.sleep(3600)
@@ -149,17 +173,18 @@ WORKLOADS = {
     "pingpong": (pingpong_run, "n_pingpong", "pingpong_ns", False),
     "lock": (lock_run, "n_lock", "lock_ns_per_acquire", False),
     "timers": (timers_run, "n_timers", "timer_overhead_ns", True),
+    "cancel": (cancel_run, "n_cancel", "cancel_await_ns_per_task", True),
 }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--uvloop", action="store_true", help="run on uvloop instead of asyncio's own loop")
-    ap.add_argument("--only", default="spawn,yields,pingpong,lock,timers,memory")
+    ap.add_argument("--only", default="spawn,yields,pingpong,lock,timers,memory,cancel")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     for opt, default in [("spawn", 200_000), ("yield", 500_000), ("pingpong", 200_000), ("lock", 200_000),
-                         ("timers", 200_000), ("memory", 1_000_000)]:
+                         ("timers", 200_000), ("memory", 1_000_000), ("cancel", 20_000)]:
         ap.add_argument(f"--n-{opt}", type=int, default=default)
     o = ap.parse_args()
 
@@ -203,6 +228,8 @@ def main():
         samples[key] = vals
         if name == "lock":
             result["lock_tasks"] = LOCK_TASKS
+        if name == "cancel":
+            result["cancel_batch"] = CANCEL_BATCH
     result["samples"] = samples
 
     if o.json:

@@ -2,8 +2,8 @@
 // The corio_bench workloads on Node.js promises, as a Node user writes them: async
 // functions gathered with Promise.all, a yield is `await new Promise(r => setImmediate(r))`
 // (a macrotask hop like asyncio.sleep(0); a microtask would never let I/O in), timers are
-// setTimeout. Node has no async queue or lock, so the small promise-based ones below are
-// what Node code carries around (FIFO, like asyncio's). --json prints the same keys as
+// setTimeout (cancelled with clearTimeout and a rejection). Node has no async queue or lock,
+// so the small promise-based ones below are what Node code carries around (FIFO, like asyncio's). --json prints the same keys as
 // `corio_bench --json` (see bench/report.py). Run with --expose-gc for a clean memory baseline.
 'use strict';
 
@@ -143,6 +143,44 @@ async function timersRun(n) {
 
 class CancelledError extends Error {}
 
+// cancel: sleepers of 1 h, CANCEL_BATCH at a time: start them, yield once, cancel each
+// (clearTimeout + reject, the cancellable sleep of memoryRun), then await each, catching the
+// CancelledError that its rejection throws out of the sleeper. Per task, spawn included.
+const CANCEL_BATCH = 1000;
+
+async function cancelRun(n) {
+  let started = 0, cancelled = 0;
+  const cancels = new Array(Math.min(n, CANCEL_BATCH)).fill(null);
+  const sleeper = async (i) => {
+    started++;
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, 3600e3);
+      cancels[i] = () => { clearTimeout(t); reject(new CancelledError('cancelled')); };
+    });
+  };
+  const t0 = now();
+  for (let first = 0; first < n; first += CANCEL_BATCH) {
+    const m = Math.min(CANCEL_BATCH, n - first);
+    started = 0;
+    const tasks = new Array(m);
+    for (let i = 0; i < m; i++) tasks[i] = sleeper(i);
+    await yieldOnce();
+    if (started !== m) throw new Error('cancel: not every sleeper of the batch started');
+    for (let i = 0; i < m; i++) cancels[i]();
+    for (const t of tasks) {
+      try {
+        await t;
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        cancelled++;
+      }
+    }
+  }
+  const t1 = now();
+  if (cancelled !== n) throw new Error('cancel: not every sleeper was cancelled');
+  return nsBetween(t0, t1) / n;
+}
+
 async function memoryRun(n) {
   // The handles are the benchmark's, not the tasks' cost: allocate and fill them first.
   const cancels = new Array(n).fill(null);
@@ -186,6 +224,7 @@ const WORKLOADS = {
   pingpong: [pingpongRun, 'n_pingpong', 'pingpong_ns', true],
   lock: [lockRun, 'n_lock', 'lock_ns_per_acquire', true],
   timers: [timersRun, 'n_timers', 'timer_overhead_ns', true],
+  cancel: [cancelRun, 'n_cancel', 'cancel_await_ns_per_task', true],
 };
 
 function median(v) {
@@ -196,8 +235,9 @@ function median(v) {
 
 function parseArgs(argv) {
   const o = {
-    only: 'spawn,yields,pingpong,lock,timers,memory', runs: 3, json: false,
+    only: 'spawn,yields,pingpong,lock,timers,memory,cancel', runs: 3, json: false,
     n_spawn: 1000000, n_yield: 1000000, n_pingpong: 1000000, n_lock: 1000000, n_timers: 1000000, n_memory: 1000000,
+    n_cancel: 100000,
   };
   for (let i = 0; i < argv.length; i++) {
     let [arg, value] = argv[i].split('=', 2);
@@ -241,6 +281,7 @@ async function main() {
     result[key] = median(vals);
     samples[key] = vals;
     if (name === 'lock') result.lock_tasks = LOCK_TASKS;
+    if (name === 'cancel') result.cancel_batch = CANCEL_BATCH;
   }
   result.samples = samples;
   if (o.json) console.log(JSON.stringify(result, null, 2));

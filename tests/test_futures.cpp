@@ -138,19 +138,27 @@ TEST_CASE("futures: Future() needs a running loop; Future(loop) and create_futur
     }());
 }
 
-TEST_CASE("futures: copies of a handle share one future", "[futures]") {
+TEST_CASE("futures: copies of a handle share one future; a move leaves the source empty", "[futures]") {
     run_test([]() -> Coro<> {
         Future<int> a;
         Future<int> b = a;
-        Future<int> c = std::move(b);  // a moved-from handle stays valid
+        Future<int> c = std::move(b);
         Future<int> d;
         d = a;
         c.set_result(5);
         CHECK(a.done());
-        CHECK(b.done());
+        CHECK(c == a);
         CHECK(d.result() == 5);
         CHECK(co_await a == 5);
-        CHECK(co_await b == 5);
+        // Regression: the move constructor copied, so `b` still referred to the future.
+        CHECK_FALSE(b);
+        CHECK(c);
+        CHECK_THROWS_WITH(b.done(), Catch::Contains("empty"));
+        CHECK_THROWS_AS(b.result(), corio::InvalidStateError);
+        CHECK_THROWS_AS(co_await b, corio::InvalidStateError);
+        Future<int> e = std::move(c);
+        e = std::move(e);  // self-move-assignment keeps the handle
+        CHECK(e.result() == 5);
     }());
 }
 

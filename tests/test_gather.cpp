@@ -123,6 +123,33 @@ TEST_CASE("gather returns results in argument order, whatever the completion ord
     }
 }
 
+TEST_CASE("gather starts its children in argument order on every compiler", "[gather]") {
+    // Regression: the children were made tasks while the awaiter's constructor arguments were
+    // evaluated, in an order the compiler picks: g++ started c, b, a; clang (wasm) a, b, c.
+    Log started;
+    auto say = [&](std::string what) -> Coro<std::string> {
+        started.push_back(what);
+        co_return what;
+    };
+    run_test([&]() -> Coro<> {
+        auto [a, b, c] = co_await corio::gather(say("a"), say("b"), say("c"));
+        CHECK(a + b + c == "abc");
+        CHECK(started == Log{"a", "b", "c"});
+
+        started.clear();
+        auto t = corio::create_task(say("t"));  // already scheduled: runs first
+        auto [x, y, z] = co_await corio::gather(corio::return_exceptions, say("x"), t, say("z"));
+        CHECK(started == Log{"t", "x", "z"});
+        CHECK(x.value() + y.value() + z.value() == "xtz");
+
+        started.clear();
+        std::vector<Coro<std::string>> coros;
+        for (auto name : {"1", "2", "3", "4"}) coros.push_back(say(name));
+        co_await corio::gather(std::move(coros));
+        CHECK(started == Log{"1", "2", "3", "4"});
+    }());
+}
+
 TEST_CASE("gather completes only when the last child does", "[gather]") {
     // GatherTestsBase._check_success, with return_exceptions false and true
     for (bool return_exc : {false, true}) {

@@ -127,6 +127,71 @@ TEST_CASE("Lock: release() of an unlocked lock throws RuntimeError", "[locks]") 
     }());
 }
 
+TEST_CASE("Lock: Python's pair, co_await lock.acquire(); ...; lock.release(), holds the lock in between",
+          "[locks]") {
+    // Regression: the discarded guard released the lock at the `;`, so every task ran its
+    // critical section at once and release() then threw (or released someone else's hold).
+    corio::Lock lock;
+    int inside = 0;
+    int max_inside = 0;
+    int counter = 0;
+    run_test([&]() -> Coro<> {
+        std::vector<Task<>> tasks;
+        for (int i = 0; i < 20; ++i) {
+            tasks.push_back(corio::create_task([&]() -> Coro<> {
+                co_await lock.acquire();
+                ++inside;
+                max_inside = std::max(max_inside, inside);
+                int seen = counter;
+                co_await corio::sleep(0s);
+                counter = seen + 1;
+                --inside;
+                lock.release();
+            }));
+        }
+        for (auto& t : tasks) co_await t;
+    }());
+    CHECK(max_inside == 1);
+    CHECK(counter == 20);
+    CHECK_FALSE(lock.locked());
+}
+
+TEST_CASE("Lock: a guard whose lock was released by hand does nothing when it dies", "[locks]") {
+    // Regression: the guard's destructor called release() on the unlocked lock, which threw
+    // inside a destructor: std::terminate.
+    corio::Lock lock;
+    std::vector<std::string> log;
+    run_test([&]() -> Coro<> {
+        {
+            auto g = co_await lock.acquire();
+            lock.release();
+            CHECK_FALSE(g.owns_lock());
+            CHECK_FALSE(lock.locked());
+        }
+        CHECK_FALSE(lock.locked());
+        // Released by hand, then taken by another task: the first guard must not release
+        // the second task's hold when it dies.
+        auto first = co_await lock.acquire();
+        auto other = corio::create_task([&]() -> Coro<> {
+            auto g = co_await lock.acquire();
+            log.push_back("other holds");
+            co_await corio::sleep(0s);
+            co_await corio::sleep(0s);
+            CHECK(lock.locked());
+            log.push_back("other releases");
+        });
+        co_await corio::sleep(0s);  // other waits
+        lock.release();             // hands the lock to `other`
+        co_await corio::sleep(0s);
+        CHECK(lock.locked());
+        { auto drop = std::move(first); }  // owns nothing now
+        CHECK(lock.locked());
+        co_await other;
+        CHECK_FALSE(lock.locked());
+    }());
+    CHECK(log == std::vector<std::string>{"other holds", "other releases"});
+}
+
 TEST_CASE("Lock: waiters acquire one at a time in FIFO order (test_acquire)", "[locks]") {
     corio::Lock lock;
     std::vector<int> result;
@@ -487,6 +552,67 @@ TEST_CASE("BoundedSemaphore: releasing past the initial value throws ValueError"
         CHECK_THROWS_AS(sem.release(), corio::ValueError);
         CHECK(sem.value() == 2);
     }());
+}
+
+TEST_CASE("Semaphore: Python's pair, co_await s.acquire(); ...; s.release(), keeps the limit", "[locks]") {
+    // Regression: the discarded permit was given back at the `;` and release() added one
+    // more: 50 tasks ran at once under Semaphore(5), whose value was 55 afterwards.
+    corio::Semaphore sem(5);
+    int in_flight = 0;
+    int max_in_flight = 0;
+    run_test([&]() -> Coro<> {
+        std::vector<Task<>> tasks;
+        for (int i = 0; i < 50; ++i) {
+            tasks.push_back(corio::create_task([&]() -> Coro<> {
+                co_await sem.acquire();
+                ++in_flight;
+                max_in_flight = std::max(max_in_flight, in_flight);
+                co_await corio::sleep(1ms);
+                --in_flight;
+                sem.release();
+            }));
+        }
+        for (auto& t : tasks) co_await t;
+    }());
+    CHECK(max_in_flight == 5);
+    CHECK(sem.value() == 5);
+}
+
+TEST_CASE("Semaphore: a bare acquire consumes a permit released by another task (signalling)", "[locks]") {
+    corio::Semaphore items(0);
+    std::vector<int> got;
+    run_test([&]() -> Coro<> {
+        auto consumer = corio::create_task([&]() -> Coro<> {
+            for (int i = 0; i < 3; ++i) {
+                co_await items.acquire();
+                got.push_back(i);
+            }
+        });
+        for (int i = 0; i < 3; ++i) {
+            items.release();
+            co_await corio::sleep(0s);
+        }
+        co_await consumer;
+        CHECK(items.value() == 0);  // each signal consumed once
+    }());
+    CHECK(got == std::vector<int>{0, 1, 2});
+}
+
+TEST_CASE("BoundedSemaphore: a permit whose count was released by hand does not throw when it dies", "[locks]") {
+    // Regression: ~Permit called release(), which threw ValueError past the bound inside a
+    // destructor: std::terminate.
+    corio::BoundedSemaphore sem(1);
+    run_test([&]() -> Coro<> {
+        {
+            auto p = co_await sem.acquire();
+            sem.release();
+            CHECK(sem.value() == 1);
+        }
+        CHECK(sem.value() == 1);
+        auto p = co_await sem.acquire();
+        CHECK(sem.value() == 0);
+    }());
+    CHECK(sem.value() == 1);
 }
 
 TEST_CASE("Semaphore: waiters get permits in FIFO order (test_acquire)", "[locks]") {

@@ -4,6 +4,9 @@
 // backends (libuv on an application's own uv loop, virtual time).
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -373,6 +376,24 @@ TEST_CASE("call_at with a time in the past runs soon", "[loop]") {
 }
 
 // --- time --------------------------------------------------------------------------------
+
+TEST_CASE("call_at with a huge or infinite time never fires; NaN is a ValueError", "[loop]") {
+    // Regression: `when * 1e9` was converted to int64 unchecked (undefined behaviour); on
+    // x86 it became INT64_MIN, so a timer meant for "never" fired at once.
+    std::vector<std::string> fired;
+    run_test([&]() -> Coro<> {
+        auto& loop = corio::get_running_loop();
+        auto far = loop.call_at(1e300, [&] { fired.push_back("1e300"); });
+        auto inf = loop.call_at(std::numeric_limits<double>::infinity(), [&] { fired.push_back("inf"); });
+        loop.call_at(-1e300, [&] { fired.push_back("-1e300"); });  // long past: runs soon
+        CHECK_THROWS_AS(loop.call_at(std::nan(""), [&] { fired.push_back("nan"); }), corio::ValueError);
+        co_await corio::sleep(10ms);
+        CHECK(far.when() > 1e9);
+        far.cancel();
+        inf.cancel();
+    }());
+    CHECK(fired == std::vector<std::string>{"-1e300"});
+}
 
 TEST_CASE("time() is monotonic and advances by the time slept (test_run_until_complete)", "[loop]") {
     run_test([]() -> Coro<> {

@@ -1180,3 +1180,37 @@ TEST_CASE("children multiplying until one fails (test_taskgroup_25)", "[task_gro
         CHECK(nhydras >= 10);
     }());
 }
+
+TEST_CASE("task_group: a finished child costs nothing once the group has reacted to it", "[taskgroup]") {
+    // Regression: the group kept every child it ever had (a handle and a node each): 200,000
+    // short children held ~45 MB while none was running; an accept loop under a TaskGroup
+    // would grow without end.
+    struct Counted {
+        int* alive;
+        explicit Counted(int* a) : alive(a) { ++*alive; }
+        Counted(Counted&& o) noexcept : alive(o.alive) { ++*alive; }
+        Counted(const Counted&) = delete;
+        ~Counted() { --*alive; }
+    };
+    int alive = 0;
+    long long held_after_burst = -1;
+    long long held_before = 0;
+    run_test([&]() -> Coro<> {
+        co_await corio::task_group([&](TaskGroup& tg) -> Coro<> {
+            held_before = corio::detail::pool_bytes_in_use();
+            for (int round = 0; round < 10; ++round) {
+                for (int i = 0; i < 1000; ++i)
+                    tg.create_task([&]() -> Coro<Counted> { co_return Counted(&alive); });
+                co_await corio_test::yield_n(3);  // the children finish, the group reacts
+                CHECK(tg.size() == 0);
+            }
+            // Each child's result lives in its task: nothing left means the tasks are gone.
+            CHECK(alive == 0);
+            held_after_burst = corio::detail::pool_bytes_in_use() - held_before;
+        });
+    }());
+    CHECK(alive == 0);
+    CHECK(held_after_burst >= 0);
+    CHECK(held_after_burst < 4096);  // 10,000 children came and went
+}
+

@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <vector>
 
 #include "support.hpp"
@@ -1218,4 +1221,73 @@ TEST_CASE("tasks: cancelling one of two tasks that await each other unwinds both
         CHECK(a.cancelled());
         CHECK(b.cancelled());
     }());
+}
+
+// --- allocation failure and hashing ------------------------------------------------------------
+
+namespace {
+// Over-aligned task results make create_task allocate its task with the global aligned
+// operator new, which this test program replaces to fail on request.
+thread_local bool t_fail_aligned_new = false;
+struct alignas(64) Wide64 {
+    int v = 0;
+};
+Coro<Wide64> tk_wide(Tracked param) {
+    (void)param;
+    co_return Wide64{1};
+}
+}  // namespace
+
+void* operator new(std::size_t n, std::align_val_t a) {
+    if (t_fail_aligned_new) {
+        t_fail_aligned_new = false;
+        throw std::bad_alloc();
+    }
+    const auto align = static_cast<std::size_t>(a);
+    void* p = std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (!p) throw std::bad_alloc();
+    return p;
+}
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+TEST_CASE("create_task: a failure to allocate the task destroys the coroutine frame", "[tasks]") {
+    // Regression: the Coro let go of its frame before the task was allocated, so bad_alloc
+    // leaked the frame (and never ran the destructors of its parameters).
+    int alive = 0;
+    run_test([&]() -> Coro<> {
+        {
+            Coro<Wide64> c = tk_wide(Tracked(&alive));
+            CHECK(alive == 1);  // the parameter's copy in the frame
+            t_fail_aligned_new = true;
+            CHECK_THROWS_AS(corio::create_task(std::move(c)), std::bad_alloc);
+            CHECK(alive == 0);  // the frame is gone
+        }
+        auto ok = corio::create_task(tk_wide(Tracked(&alive)));
+        CHECK((co_await ok).v == 1);
+    }());
+    CHECK(alive == 0);
+}
+
+TEST_CASE("Task handles hash by identity: a std::unordered_set keeps background tasks", "[tasks]") {
+    // asyncio's `background_tasks = set(); task.add_done_callback(background_tasks.discard)`.
+    std::unordered_set<Task<>> background;
+    int done = 0;
+    run_test([&]() -> Coro<> {
+        for (int i = 0; i < 5; ++i) {
+            Task<> t = corio::create_task([&]() -> Coro<> {
+                co_await corio::sleep(1ms);
+                ++done;
+            });
+            background.insert(t);
+            background.insert(t);  // the same task once
+            t.add_done_callback([&](Task<> finished) { background.erase(finished); });
+        }
+        CHECK(background.size() == 5);
+        co_await corio::sleep(20ms);
+        co_await corio::sleep(0s);
+    }());
+    CHECK(done == 5);
+    CHECK(background.empty());
+    CHECK(std::hash<Task<>>{}(Task<>()) == std::hash<const void*>{}(nullptr));
 }

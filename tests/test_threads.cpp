@@ -248,7 +248,63 @@ TEST_CASE("five blocking to_thread calls gathered run in parallel", "[threads]")
     }
 }
 
-TEST_CASE("cancelling a to_thread awaiter returns at once; the call runs to its end", "[threads]") {
+TEST_CASE("cancelling a to_thread awaiter waits for the call, then raises CancelledError", "[threads]") {
+    // Regression: the awaiter returned at once while the call ran on, so a lambda capturing
+    // the awaiting frame by reference read freed memory (ASan: heap-use-after-free).
+    std::atomic<bool> started{false};
+    std::atomic<bool> returned{false};
+    bool returned_when_cancelled = false;
+    run_test([&]() -> Coro<> {
+        auto t = corio::create_task([&]() -> Coro<int> {
+            std::vector<int> frame_local(1000, 7);  // dies when this frame unwinds
+            co_return co_await corio::to_thread([&] {
+                started = true;
+                std::this_thread::sleep_for(200ms);
+                int sum = 0;
+                for (int v : frame_local) sum += v;  // still alive: the frame waits for us
+                returned = true;
+                return sum;
+            });
+        });
+        while (!started) co_await corio::sleep(0s);
+        CHECK(t.cancel());
+        CHECK_THROWS_AS(co_await t, corio::CancelledError);
+        returned_when_cancelled = returned;
+        CHECK(t.cancelled());
+    }());
+    CHECK(returned_when_cancelled);
+}
+
+TEST_CASE("to_thread waiting for a cancelled call delivers CancelledError, not the result", "[threads]") {
+    std::atomic<bool> started{false};
+    std::atomic<bool> finished{false};
+    bool finished_when_awaiter_resumed = false;
+    std::string outcome;
+    run_test([&]() -> Coro<> {
+        auto t = corio::create_task([&]() -> Coro<> {
+            try {
+                int v = co_await corio::to_thread([&] {
+                    started = true;
+                    std::this_thread::sleep_for(100ms);
+                    finished = true;
+                    return 5;
+                });
+                outcome = "value " + std::to_string(v);
+            } catch (const corio::CancelledError&) {
+                outcome = "cancelled";
+                finished_when_awaiter_resumed = finished;
+                throw;
+            }
+        });
+        while (!started) co_await corio::sleep(0s);
+        t.cancel();
+        co_await corio_test::ended_cancelled(t);
+    }());
+    CHECK(outcome == "cancelled");
+    CHECK(finished_when_awaiter_resumed);
+}
+
+TEST_CASE("to_thread(abandon_on_cancel, ...) returns at once; the call runs to its end", "[threads]") {
     std::atomic<bool> finished{false};
     std::atomic<bool> started{false};
     bool finished_when_cancelled = true;
@@ -256,7 +312,7 @@ TEST_CASE("cancelling a to_thread awaiter returns at once; the call runs to its 
     auto run_start = std::chrono::steady_clock::now();
     run_test([&]() -> Coro<> {
         auto t = corio::create_task([&]() -> Coro<int> {
-            co_return co_await corio::to_thread([&] {
+            co_return co_await corio::to_thread(corio::abandon_on_cancel, [&] {
                 started = true;
                 std::this_thread::sleep_for(300ms);
                 finished = true;
@@ -621,4 +677,13 @@ TEST_CASE("call_soon_threadsafe racing with close() either delivers, drops or re
     CHECK(ran >= 100);
     CHECK(ran <= posted);
     CHECK(token.use_count() == 1);  // every callback that was accepted has been released
+}
+
+TEST_CASE("corio never changes the environment (UV_THREADPOOL_SIZE)", "[threads]") {
+    // Regression: creating a libuv backend called setenv("UV_THREADPOOL_SIZE"), which races
+    // getenv() on other threads (glibc's environment is not thread-safe to modify).
+    corio_test::EnvVar unset("UV_THREADPOOL_SIZE", nullptr);
+    int r = run_test([]() -> Coro<int> { co_return co_await corio::to_thread([] { return 3; }); }());
+    CHECK(r == 3);
+    CHECK(std::getenv("UV_THREADPOOL_SIZE") == nullptr);
 }

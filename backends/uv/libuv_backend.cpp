@@ -4,11 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <string>
-#include <thread>
-
 #include "corio/backends/libuv.hpp"
 #include "corio/detail/timer_heap.hpp"
 #include "corio/errors.hpp"
@@ -37,9 +32,8 @@ public:
     const char* name() const noexcept override { return "libuv"; }
     uv_loop_t* uv() const noexcept { return uv_; }
 
-    void open(EventLoop& loop) override {
+    void open(EventLoop&) override {
         if (open_) throw RuntimeError("this libuv backend is already in use by another event loop");
-        loop_ = &loop;
         if (!uv_) {
             uv_ = new uv_loop_t;
             if (int rc = uv_loop_init(uv_); rc < 0) {
@@ -107,31 +101,7 @@ public:
 
     void wake() noexcept override { uv_async_send(async_); }
 
-    // to_thread on libuv's pool (which libuv's file system and DNS calls share).
-    bool submit(ThreadJob& job) override {
-        auto* req = new Work{{}, loop_, &job};
-        req->req.data = req;
-        int rc = uv_queue_work(
-            uv_, &req->req, [](uv_work_t* r) { static_cast<Work*>(r->data)->job->run(); },
-            [](uv_work_t* r, int) {
-                auto* w = static_cast<Work*>(r->data);
-                w->loop->finish_thread_job(*w->job);
-                delete w;
-            });
-        if (rc < 0) {
-            delete req;
-            return false;  // let the loop's portable pool run it
-        }
-        return true;
-    }
-
 private:
-    struct Work {
-        uv_work_t req;
-        EventLoop* loop;
-        ThreadJob* job;
-    };
-    EventLoop* loop_ = nullptr;
     uv_loop_t* uv_;
     bool owned_;
     bool open_ = false;
@@ -141,26 +111,15 @@ private:
 
 }  // namespace
 
-// libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, read once when the
-// pool starts. to_thread work blocks threads for long, so default to asyncio's executor
-// size, min(32, cores + 4), unless the application chose a size itself.
-void default_threadpool_size() {
-    static const bool once = [] {
-        unsigned n = std::min(32u, std::max(1u, std::thread::hardware_concurrency()) + 4);
-        setenv("UV_THREADPOOL_SIZE", std::to_string(n).c_str(), 0);
-        return true;
-    }();
-    (void)once;
-}
-
+// to_thread runs on the loop's own pool, not on libuv's: libuv's pool is sized once per
+// process from UV_THREADPOOL_SIZE, which corio would have to setenv() while other threads
+// may read the environment. libuv's pool keeps serving DNS and file system requests.
 std::shared_ptr<Backend> libuv() {
-    default_threadpool_size();
     return std::make_shared<LibuvBackend>(nullptr);
 }
 
 std::shared_ptr<Backend> libuv(uv_loop_t* loop) {
     if (!loop) throw ValueError("corio::backends::libuv(loop): loop is null; call libuv() for a loop of corio's own");
-    default_threadpool_size();
     return std::make_shared<LibuvBackend>(loop);
 }
 

@@ -38,7 +38,7 @@ public:
         }
         // A due timer fires at once; the clock jumps forward only when nothing outside the
         // loop (a to_thread job) could still deliver work first.
-        if (deadline != detail::kNoDeadline && (deadline <= now_ || loop_->external_work() == 0)) {
+        if (deadline != detail::kNoDeadline && (deadline <= now_ || detail::core(*loop_).external_work() == 0)) {
             if (deadline > now_) now_ = deadline;
             return;
         }

@@ -175,7 +175,7 @@ std::string format_all_call_graphs() { return format_all_call_graphs(get_running
 
 std::string format_all_call_graphs(EventLoop& loop) {
     Tree tree;
-    for (TaskBase* t = loop.first_task(); t; t = t->next_in_loop) tree.tasks.push_back(t);
+    for (TaskBase* t = detail::core(loop).first_task(); t; t = t->next_in_loop) tree.tasks.push_back(t);
     std::reverse(tree.tasks.begin(), tree.tasks.end());  // the loop's list is newest first
     for (std::size_t i = 0; i < tree.tasks.size(); ++i) tree.index_of.emplace(tree.tasks[i], i);
     tree.awaits.resize(tree.tasks.size());

@@ -9,24 +9,35 @@ namespace corio {
 
 Coro<bool> Condition::wait() {
     if (!lock_.locked()) throw RuntimeError("Condition.wait() called without holding its lock: acquire it first");
-    lock_.release();
+    // The caller's guard (if the lock is held through one) owns the lock again once it is
+    // re-acquired; meanwhile it is disowned, so that a lock destroyed during the wait
+    // leaves it inert.
+    Lock::Guard* const owner = std::exchange(lock_.owner_, nullptr);
+    if (owner) owner->lock_ = nullptr;
+    lock_.release_owned();
     std::exception_ptr error;
+    detail::Park park(waiters_);
     try {
-        co_await detail::Park(waiters_);
+        co_await park;
     } catch (...) {
         error = std::current_exception();
     }
+    // The condition (and maybe its lock) was destroyed while waiting: touch nothing.
+    if (park.orphaned()) std::rethrow_exception(error);
     // Re-acquire even while being cancelled: the caller's guard expects to hold the lock.
     for (;;) {
         bool cancelled = false;
         try {
-            Lock::Guard g = co_await lock_.acquire();
-            g.lock_ = nullptr;  // ownership stays with the caller's guard
+            co_await lock_.acquire();  // held without a guard of its own
         } catch (const CancelledError&) {
             cancelled = true;
             error = std::current_exception();
         }
         if (!cancelled) break;
+    }
+    if (owner) {
+        owner->lock_ = &lock_;
+        lock_.owner_ = owner;
     }
     if (error) {
         wake(1);

@@ -2,8 +2,11 @@
 // templates stay small and the messages are formatted in one place.
 #include <fmt/format.h>
 
+#include <typeinfo>
+
 #include "corio/async_generator.hpp"
 #include "corio/coro.hpp"
+#include "corio/detail/parked_waiter.hpp"
 #include "corio/detail/timeout_scope.hpp"
 #include "corio/detail/future_awaiter.hpp"
 #include "corio/errors.hpp"
@@ -36,6 +39,10 @@ std::string describe(const std::exception_ptr& e) {
 
 bool is_cancellation(const std::exception_ptr& e) noexcept {
     if (!e) return false;
+#if defined(__GLIBCXX__) && defined(__cpp_rtti)
+    // CancelledError is final, so its exact type is the whole test.
+    if (const std::type_info* t = e.__cxa_exception_type()) return *t == typeid(CancelledError);
+#endif
     try {
         std::rethrow_exception(e);
     } catch (const CancelledError&) {
@@ -91,6 +98,13 @@ void throw_generator_running(const char* what) {
 
 void throw_generator_ignored_exit() {
     throw RuntimeError("async generator ignored GeneratorExit: it yielded again after aclose()");
+}
+
+void ParkedWaiter::throw_orphaned() {
+    if (take_cancel()) throw_cancelled();
+    throw RuntimeError(fmt::format("the {} this task was waiting on was destroyed while it waited "
+                                   "(it must outlive the tasks that wait on it)",
+                                   orphaned_by_));
 }
 
 void throw_future_done(const char* what) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <typeinfo>
 
@@ -72,7 +73,7 @@ void set_running_loop(EventLoop* loop) noexcept { t_running_loop = loop; }
 
 TaskBase& current_task_ref(const char* what) {
     EventLoop* loop = t_running_loop;
-    TaskBase* t = loop ? loop->current_task_ptr() : nullptr;
+    TaskBase* t = loop ? core(*loop).current_task_ptr() : nullptr;
     if (!t) throw RuntimeError(fmt::format("{} must be awaited inside a task", what));
     return *t;
 }
@@ -95,34 +96,57 @@ EventLoop& get_running_loop() {
 
 Task<> current_task() noexcept {
     EventLoop* loop = t_running_loop;
-    return loop ? detail::task_handle<void>(loop->current_task_ptr()) : Task<>{};
+    return loop ? detail::task_handle<void>(detail::core(*loop).current_task_ptr()) : Task<>{};
 }
 
 std::vector<Task<>> all_tasks() {
     std::vector<Task<>> out;
-    for (detail::TaskBase* t = get_running_loop().first_task(); t; t = t->next_in_loop)
+    for (detail::TaskBase* t = detail::core(get_running_loop()).first_task(); t; t = t->next_in_loop)
         out.push_back(detail::task_handle<void>(t));
     return out;
 }
 
 namespace detail {
-void Callback::fire() { loop_->schedule_callback(this); }
+void Callback::fire() { core(*loop_).schedule_callback(this); }
 
 void Callback::cancel() noexcept {
     if (cancelled_) return;
     cancelled_ = true;
     if (armed()) {
-        loop_->remove_timer(*this);
+        core(*loop_).remove_timer(*this);
         unref();  // the timer heap's reference
     }
 }
 }  // namespace detail
 
-EventLoop::EventLoop(std::shared_ptr<Backend> backend, Options options)
-    : backend_(std::move(backend)), slow_callback_(options.slow_callback_duration) {
+namespace detail {
+LoopCore::LoopCore(std::shared_ptr<Backend> backend) : backend_(std::move(backend)) {
     if (!backend_) throw ValueError("EventLoop needs a backend (corio::backends::libuv() or virtual_time())");
-    set_debug(options.debug);
     thread_ = std::this_thread::get_id();
+}
+
+LoopCore::~LoopCore() = default;
+
+void LoopCore::transfer_outside(TaskBase* t, coroutine_handle<> h) {
+    report_resumed_outside(*t);
+    schedule(t, h);
+}
+
+void LoopCore::report_resumed_outside(const TaskBase& t) noexcept {
+    if (!debug_) return;
+    try {
+        log_line(fmt::format("{} was resumed outside the event loop (by a callback or another thread that "
+                             "called resume() itself): resume tasks through corio::Waker, which queues the "
+                             "step on the loop",
+                             describe_task(t)));
+    } catch (...) {
+    }
+}
+}  // namespace detail
+
+EventLoop::EventLoop(std::shared_ptr<Backend> backend, Options options)
+    : LoopCore(std::move(backend)), slow_callback_(options.slow_callback_duration) {
+    set_debug(options.debug);
     backend_->open(*this);
 }
 
@@ -153,7 +177,7 @@ void EventLoop::stop_tracing() noexcept {
     instrumented_ = debug_;
 }
 
-void EventLoop::on_task_created(detail::TaskBase& t, detail::SourceLocation at) noexcept {
+void detail::LoopCore::on_task_created(detail::TaskBase& t, detail::SourceLocation at) noexcept {
     try {
         if (debug_) t.extra().spawned_at = at;
         if (tracer_) tracer_->task_created(t, at);
@@ -162,45 +186,51 @@ void EventLoop::on_task_created(detail::TaskBase& t, detail::SourceLocation at) 
     }
 }
 
-void EventLoop::trace_task_done(const detail::TaskBase& t) noexcept {
+void detail::LoopCore::trace_task_done(const detail::TaskBase& t) noexcept {
     try {
         tracer_->task_done(t);
     } catch (...) {
     }
 }
 
-void EventLoop::trace_cancel(const detail::TaskBase& t) noexcept {
+void detail::LoopCore::trace_cancel(const detail::TaskBase& t) noexcept {
     try {
         tracer_->task_cancel_requested(t);
     } catch (...) {
     }
 }
 
-void EventLoop::trace_timer_set(const detail::TimerNode& n, std::uint32_t from, std::uint32_t to) noexcept {
+void detail::LoopCore::trace_timer_set(const detail::TimerNode& n, std::uint32_t from, std::uint32_t to) noexcept {
     try {
         tracer_->timer_set(&n, from, to);
     } catch (...) {
     }
 }
 
-void EventLoop::trace_timer_removed(const detail::TimerNode& n) noexcept { tracer_->timer_removed(&n); }
+void detail::LoopCore::trace_timer_removed(const detail::TimerNode& n) noexcept { tracer_->timer_removed(&n); }
 
-void EventLoop::check_thread_slow(const char* what) const {
+void detail::LoopCore::check_thread_slow(const char* what) const {
     if (running_ && std::this_thread::get_id() != thread_)
         throw RuntimeError(fmt::format("{}() called from a thread other than the event loop's; "
                                        "use call_soon_threadsafe() from other threads",
                                        what));
 }
 
-void EventLoop::throw_closed(const char* what) {
+void detail::LoopCore::throw_closed(const char* what) {
     throw RuntimeError(fmt::format("{}(): the event loop is closed", what));
 }
 
+std::int64_t EventLoop::deadline_of(double when) {
+    if (std::isnan(when)) throw ValueError("call_at(): the time is NaN");
+    // Saturate instead of overflowing the conversion: a time past ~292 years is "never".
+    constexpr double kMax = 9.2e18;
+    const double ns = when * 1e9;
+    if (ns >= kMax) return detail::kNoDeadline - 1;
+    if (ns <= -kMax) return -static_cast<std::int64_t>(kMax);
+    return static_cast<std::int64_t>(ns);
+}
+
 TimerHandle EventLoop::add_callback_timer(std::int64_t deadline, detail::Callback* cb) {
-    if (closed_) {
-        cb->unref();
-        throw_closed("call_later");
-    }
     cb->ref();  // the handle's; the heap keeps the first
     timers_.push(*cb, deadline);
     if (tracer_) [[unlikely]]
@@ -208,7 +238,7 @@ TimerHandle EventLoop::add_callback_timer(std::int64_t deadline, detail::Callbac
     return TimerHandle(cb, static_cast<double>(deadline) * 1e-9);
 }
 
-void EventLoop::post_threadsafe(detail::Callback* cb) {
+void detail::LoopCore::post_threadsafe(detail::Callback* cb) {
     std::lock_guard lock(inbox_mutex_);
     if (inbox_closed_) {
         cb->unref();
@@ -219,7 +249,7 @@ void EventLoop::post_threadsafe(detail::Callback* cb) {
     backend_->wake();  // under the lock: close() cannot release the backend in between
 }
 
-void EventLoop::drain_inbox() {
+void detail::LoopCore::drain_inbox() {
     std::vector<detail::Callback*> items;
     {
         std::lock_guard lock(inbox_mutex_);
@@ -372,11 +402,6 @@ void EventLoop::run_in_thread(ThreadJob& job) {
     pool_->submit(job);
 }
 
-void EventLoop::finish_thread_job(ThreadJob& job) noexcept {
-    --external_work_;
-    job.complete();
-}
-
 void EventLoop::shutdown_asyncgens() {
     RunningScope scope(*this, running_);
     // One at a time, from the front: closing a generator may destroy others it owns (an
@@ -442,7 +467,7 @@ void EventLoop::close() {
     backend_->close();
 }
 
-void EventLoop::call_exception_handler(const ExceptionContext& context) {
+void EventLoop::call_exception_handler(const ExceptionContext& context) noexcept {
     if (exception_handler_) {
         try {
             exception_handler_(*this, context);
@@ -455,8 +480,11 @@ void EventLoop::call_exception_handler(const ExceptionContext& context) {
     default_exception_handler(context);
 }
 
-void EventLoop::default_exception_handler(const ExceptionContext& context) {
-    detail::log_line(format_exception_context(context));
+void EventLoop::default_exception_handler(const ExceptionContext& context) noexcept {
+    try {
+        detail::log_line(format_exception_context(context));
+    } catch (...) {
+    }
 }
 
 }  // namespace corio

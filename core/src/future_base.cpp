@@ -86,7 +86,7 @@ void FutureBase::release_unretrieved() noexcept {
 
 bool FutureBase::cancel(std::string msg) {
     if (done()) return false;
-    store_exception(std::make_exception_ptr(CancelledError(std::move(msg))));
+    store_exception(std::make_exception_ptr(CancelledError(std::move(msg))), true);
     complete();
     return true;
 }
@@ -116,8 +116,8 @@ void FutureBase::add_done_callback(std::function<void(FutureBase&)> cb) {
         waiters_.push_back(*new DoneCallback(std::move(cb)));
 }
 
-void FutureBase::store_exception(std::exception_ptr e) noexcept {
-    state_ = is_cancellation(e) ? FutureState::cancelled : FutureState::failed;
+void FutureBase::store_exception(std::exception_ptr e, bool cancellation) noexcept {
+    state_ = cancellation ? FutureState::cancelled : FutureState::failed;
     extra().exception = std::move(e);  // noexcept: only running out of memory terminates
 }
 
@@ -183,7 +183,7 @@ bool TaskBase::cancel(std::string msg) {
     if (waiting_on_ == &cycle_marker) return false;  // a cycle: see below
     ++num_cancels_;
     if (!msg.empty() || extra_) extra().cancel_message = std::move(msg);
-    loop_->note_cancel(*this);
+    core(*loop_).note_cancel(*this);
     if (Suspension* s = waiting_on_) {
         // Passing the request on can come back here when tasks await each other in a cycle
         // (a deadlock): the marker makes that inner call refuse, so the awaiter that made it
@@ -199,7 +199,7 @@ bool TaskBase::cancel(std::string msg) {
 }
 
 void TaskBase::finish() noexcept {
-    loop_->unlink_task(this);
+    core(*loop_).unlink_task(this);
     complete();
     unref();  // the loop's reference
 }
@@ -209,7 +209,7 @@ void TaskBase::finish_unstarted() noexcept {
     auto r = root();
     forget_frames();
     r.destroy();
-    store_exception(std::make_exception_ptr(make_cancelled_error()));
+    store_exception(std::make_exception_ptr(make_cancelled_error()), true);
     finish();
 }
 
@@ -220,7 +220,7 @@ void TaskBase::destroy_pending() noexcept {
     if (r) r.destroy();
     waiting_on_ = nullptr;
     if (!done()) {
-        store_exception(std::make_exception_ptr(CancelledError("Task was destroyed but it is pending")));
+        store_exception(std::make_exception_ptr(CancelledError("Task was destroyed but it is pending")), true);
         retrieved_ = true;
         finish();
     }

@@ -16,17 +16,14 @@ bool GatherBase::ready() {
     return remaining_ == 0;
 }
 
-void GatherBase::suspend(TaskBase* parent, coroutine_handle<> h) {
-    parent_ = parent;
-    h_ = h;
+void GatherBase::register_children() noexcept {
     for (std::size_t i = 0; i < n_; ++i)
         if (!children_[i].task->done()) children_[i].task->add_waiter(children_[i]);
-    parent->suspend_on(*this);
 }
 
 void GatherBase::child_done(Child& c) {
     note_result(*c.task);
-    if (--remaining_ == 0) parent_->wake(h_);
+    if (--remaining_ == 0) resume();
 }
 
 void GatherBase::note_result(TaskBase& t) {
@@ -48,14 +45,14 @@ bool GatherBase::cancel_wait() {
     // The awaiting task is being cancelled: cancel every child and keep waiting for them.
     bool any = false;
     for (std::size_t i = 0; i < n_; ++i)
-        if (children_[i].task->cancel(parent_->cancel_message())) any = true;
+        if (children_[i].task->cancel(task_->cancel_message())) any = true;
     if (any) cancel_requested_ = true;
     return any;
 }
 
 void GatherBase::check_resume() {
-    if (parent_) parent_->resume_check(false);
-    if (cancel_requested_) throw parent_->make_cancelled_error();
+    if (waited()) task_->resume_check(false);
+    if (cancel_requested_) throw_cancelled();
     if (first_error_) std::rethrow_exception(first_error_);
 }
 

@@ -6,29 +6,45 @@
 
 namespace corio {
 
+Lock::~Lock() {
+    // A guard that outlives its lock does nothing when it dies; waiters are detached by
+    // waiters_'s destructor.
+    if (owner_) owner_->lock_ = nullptr;
+}
+
 void Lock::release() {
     if (!locked_) throw RuntimeError("Lock.release() called on an unlocked Lock");
-    locked_ = false;
-    wake_first();
+    if (owner_) {
+        owner_->lock_ = nullptr;  // that guard no longer holds the lock
+        owner_ = nullptr;
+    }
+    release_owned();
 }
 
 void Lock::wake_first() noexcept {
     if (auto* first = waiters_.front(); first && !first->woken()) first->wake();
 }
 
-Lock::Guard Lock::Acquire::await_resume() {
+Lock::Guard&& Lock::Acquire::await_resume() {
     if (parked()) {
+        check_orphaned();
         unlink();
         if (take_cancel()) {
             if (!lock_.locked_) lock_.wake_first();
             throw_cancelled();
         }
-        lock_.locked_ = true;
+        take();
     }
-    return Guard(lock_);
+    return std::move(guard_);
 }
 
 Lock::Acquire::~Acquire() {
+    if (guard_.lock_) {
+        // Nobody moved the guard out (`co_await lock.acquire();` as a statement): the lock
+        // stays held until lock.release(), as in Python.
+        lock_.owner_ = nullptr;
+        guard_.lock_ = nullptr;
+    }
     // The frame is destroyed between being woken and running: pass the turn on.
     if (linked()) {
         unlink();

@@ -17,7 +17,8 @@ bool env_flag(const char* name) {
 
 Runner::Runner(RunOptions options) {
     if (running_loop()) throw RuntimeError("corio::run() cannot be called from a running event loop");
-    std::shared_ptr<Backend> backend = options.backend ? std::move(options.backend) : default_backend();
+    if (!options.backend) throw ValueError("corio::run(): no backend given");
+    std::shared_ptr<Backend> backend = std::move(options.backend);
     EventLoop::Options loop_options;
     loop_options.debug = options.debug || env_flag("CORIO_DEBUG");
     loop_options.slow_callback_duration = options.slow_callback_duration;

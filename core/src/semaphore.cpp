@@ -16,6 +16,12 @@ Semaphore::Semaphore(std::ptrdiff_t value, bool bounded) : value_(value) {
     if (bounded) bound_ = value;
 }
 
+Semaphore::~Semaphore() {
+    // Permits that outlive the semaphore do nothing when they die; waiters are detached by
+    // waiters_'s destructor.
+    while (permits_) permits_->detach();
+}
+
 void Semaphore::release() {
     if (bound_ && value_ >= *bound_)
         throw ValueError(fmt::format("BoundedSemaphore released too many times (initial value {})", *bound_));
@@ -23,8 +29,14 @@ void Semaphore::release() {
     wake_next();
 }
 
+void Semaphore::give_back() noexcept {
+    if (bound_ && value_ >= *bound_) return;  // released by hand already
+    ++value_;
+    wake_next();
+}
+
 bool Semaphore::wake_next() noexcept {
-    for (auto* w = waiters_.front(); w; w = detail::ParkedWaiter::List::next(*w)) {
+    for (auto* w = waiters_.front(); w; w = detail::WaiterList::next(*w)) {
         if (!w->woken()) {
             --value_;
             w->wake();
@@ -34,18 +46,23 @@ bool Semaphore::wake_next() noexcept {
     return false;
 }
 
-Semaphore::Permit Semaphore::Acquire::await_resume() {
+Semaphore::Permit&& Semaphore::Acquire::await_resume() {
     if (parked()) {
+        check_orphaned();
         unlink();
         const bool cancelled = take_cancel();
         if (cancelled && woken()) ++sem_.value_;  // woken, but will not take the permit
         sem_.wake_while_free();
         if (cancelled) throw_cancelled();
     }
-    return Permit(sem_);
+    permit_.attach(sem_);
+    return std::move(permit_);
 }
 
 Semaphore::Acquire::~Acquire() {
+    // Nobody moved the permit out (`co_await s.acquire();` as a statement): it stays taken
+    // until s.release(), as in Python.
+    if (permit_.sem_) permit_.detach();
     if (linked()) {
         unlink();
         if (woken()) {

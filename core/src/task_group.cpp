@@ -10,10 +10,25 @@ namespace corio {
 TaskGroup::~TaskGroup() {
     // Only reached with children pending if the frame holding the group is destroyed
     // mid-wait (loop closing): detach so that no child calls back into a dead group.
-    for (auto& c : children_) {
+    while (Child* c = children_) {
+        unlink(*c);
         if (c->registered()) c->task.base()->remove_waiter(*c);
-        c->reaction.cancel();
+        c->group = nullptr;
+        c->cancel();  // a reaction still queued does nothing
+        c->unref();   // the list's reference
     }
+}
+
+void TaskGroup::unlink(Child& c) noexcept {
+    if (c.prev)
+        c.prev->next = c.next;
+    else
+        children_ = c.next;
+    if (c.next)
+        c.next->prev = c.prev;
+    else
+        last_child_ = c.prev;
+    c.prev = c.next = nullptr;
 }
 
 void TaskGroup::check_open(const char* function) {
@@ -23,21 +38,31 @@ void TaskGroup::check_open(const char* function) {
 }
 
 void TaskGroup::adopt(detail::TaskBase& t) {
-    auto child = std::make_unique<Child>(*this, t);
+    auto* child = new Child(*this, t);
     ++pending_;
     t.add_waiter(*child);
-    children_.push_back(std::move(child));
+    // Appended: abort() cancels in creation order, as asyncio does.
+    child->prev = last_child_;
+    if (last_child_)
+        last_child_->next = child;
+    else
+        children_ = child;
+    last_child_ = child;
 }
 
 void TaskGroup::abort() {
     aborting_ = true;
-    for (auto& c : children_)
+    for (Child* c = children_; c; c = c->next)
         if (!c->task.done()) c->task.cancel();
 }
 
 void TaskGroup::on_child_done(Child& c) {
     --pending_;
-    detail::TaskBase& t = *c.task.base();
+    unlink(c);
+    const Task<> task = std::move(c.task);
+    c.group = nullptr;
+    c.unref();  // the list's; the ready queue's goes once this reaction returns
+    detail::TaskBase& t = *task.base();
     if (t.state() == detail::FutureState::failed) {
         t.mark_retrieved();
         errors_.push_back(t.stored_exception());
@@ -71,12 +96,12 @@ bool TaskGroup::Exit::cancel_wait() {
 
 void TaskGroup::Exit::wake() {
     group.exit_waiter_ = nullptr;
-    group.parent_.wake(h_);
+    resume();
 }
 
 void TaskGroup::Exit::await_resume() {
     TaskGroup& g = group;
-    if (h_) {
+    if (waited()) {
         // A cancellation that arrived after the last child finished: asyncio catches it in
         // the same wait loop.
         try {

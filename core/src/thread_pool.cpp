@@ -40,7 +40,7 @@ void ThreadPool::work() {
         lock.unlock();
         job->run();
         EventLoop& loop = loop_;
-        loop.call_soon_threadsafe([&loop, job] { loop.finish_thread_job(*job); });
+        loop.call_soon_threadsafe([&loop, job] { core(loop).finish_thread_job(*job); });
         lock.lock();
     }
 }

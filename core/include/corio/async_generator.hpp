@@ -49,7 +49,7 @@ public:
             void await_suspend(detail::coroutine_handle<P> h) noexcept {
                 promise_type& p = h.promise();
                 p.task_->set_innermost_frame(p.continuation_.address());
-                p.task_->loop().set_next(std::exchange(p.continuation_, {}));
+                detail::core(p.task_->loop()).transfer(p.task_, std::exchange(p.continuation_, {}));
             }
             void await_resume() const noexcept {}
         };
@@ -102,13 +102,13 @@ public:
         void await_suspend(detail::coroutine_handle<P> consumer) {
             promise_type& p = h_.promise();
             detail::TaskBase* task = detail::task_of(consumer);
-            if (!p.task_) p.hook_into(task->loop().async_generators());  // first start
+            if (!p.task_) p.hook_into(detail::core(task->loop()).async_generators());  // first start
             p.task_ = task;
             p.continuation_ = consumer;
             p.value_.reset();
             p.running_ = true;
             task->set_innermost_frame(h_.address());
-            task->loop().set_next(h_);
+            detail::core(task->loop()).transfer(task, h_);
         }
         bool await_resume() {
             promise_type& p = h_.promise();

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "corio/coro.hpp"
+#include "corio/detail/maybe.hpp"
 
 namespace corio {
 
@@ -49,25 +50,26 @@ Coro<async_with_result_t<std::remove_reference_t<M>, F>> async_with_impl(M manag
     using Mgr = std::remove_reference_t<M>;
     using E = aenter_value_t<Mgr>;
     using V = body_value_t<Mgr, F>;
-    std::optional<std::conditional_t<std::is_void_v<E>, int, E>> entered;
+    Maybe<E> entered;
     if constexpr (std::is_void_v<E>)
         co_await manager.aenter();
     else
         entered.emplace(co_await manager.aenter());
 
     std::exception_ptr error;
-    std::optional<std::conditional_t<std::is_void_v<V>, int, V>> value;
+    Maybe<V> value;
     try {
-        if constexpr (std::is_void_v<E>) {
-            if constexpr (std::is_void_v<V>)
-                co_await body(manager);
+        auto&& arg = [&]() -> entered_t<Mgr> {
+            if constexpr (std::is_void_v<E>)
+                return manager;
             else
-                value.emplace(co_await body(manager));
+                return *entered;
+        }();
+        if constexpr (std::is_void_v<V>) {
+            co_await body(arg);
+            value.emplace();
         } else {
-            if constexpr (std::is_void_v<V>)
-                co_await body(*entered);
-            else
-                value.emplace(co_await body(*entered));
+            value.emplace(co_await body(arg));
         }
     } catch (...) {
         error = std::current_exception();
@@ -80,12 +82,10 @@ Coro<async_with_result_t<std::remove_reference_t<M>, F>> async_with_impl(M manag
         co_await manager.aexit(error);
     if (error && !swallow) std::rethrow_exception(error);
 
-    if constexpr (!std::is_void_v<V>) {
-        if constexpr (aexit_may_swallow<Mgr>)
-            co_return value ? std::optional<V>(std::move(*value)) : std::nullopt;
-        else
-            co_return std::move(*value);
-    }
+    if constexpr (!std::is_void_v<V> && aexit_may_swallow<Mgr>)
+        co_return value ? std::optional<V>(value.take()) : std::nullopt;
+    else
+        co_return value.take();
 }
 
 }  // namespace detail

@@ -44,7 +44,7 @@ private:
     void wake(std::size_t n) noexcept;
     Lock own_lock_;
     Lock& lock_;
-    detail::ParkedWaiter::List waiters_;
+    detail::WaiterList waiters_{"Condition"};
 };
 
 }  // namespace corio

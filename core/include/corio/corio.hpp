@@ -5,6 +5,7 @@
 #include "corio/async_with.hpp"
 #include "corio/backend.hpp"
 #include "corio/call_graph.hpp"
+#include "corio/capture.hpp"
 #include "corio/condition.hpp"
 #include "corio/coro.hpp"
 #include "corio/errors.hpp"
@@ -25,6 +26,7 @@
 #include "corio/task_group.hpp"
 #include "corio/to_thread.hpp"
 #include "corio/wait_for.hpp"
+#include "corio/waker.hpp"
 #if __has_include("corio/backends/libuv.hpp")
 #include "corio/backends/libuv.hpp"
 #endif

@@ -51,7 +51,7 @@ struct FinalAwaiter {
         PromiseBase& p = h.promise();
         if (p.continuation_) {
             p.task_->set_innermost_frame(p.continuation_.address());
-            p.task_->loop().set_next(p.continuation_);
+            core(p.task_->loop()).transfer(p.task_, p.continuation_);
         } else {
             p.task_->finish_root(h.address());  // a task's root: the task is done
         }
@@ -132,7 +132,7 @@ public:
             child.continuation_ = parent;
             child.task_ = detail::task_of(parent);
             child.task_->set_innermost_frame(h.address());
-            child.task_->loop().set_next(h);
+            detail::core(child.task_->loop()).transfer(child.task_, h);
         }
         T await_resume() { return h.promise().take_result(); }
     };
@@ -141,6 +141,7 @@ public:
 
     // Hands the frame over (to a task); the Coro becomes empty.
     handle_type release() noexcept { return std::exchange(h_, {}); }
+    handle_type handle() const noexcept { return h_; }
 
 private:
     void reset() noexcept {

@@ -9,7 +9,8 @@
 
 namespace corio {
 
-class CancelledError {
+// final: cancellation is recognised by the exception's exact type, without rethrowing it.
+class CancelledError final {
 public:
     CancelledError() = default;
     explicit CancelledError(std::string message) : message_(std::move(message)) {}
@@ -78,6 +79,8 @@ private:
 namespace detail {
 // what() of any exception corio can hold, for messages: CancelledError, std::exception, other.
 std::string describe(const std::exception_ptr& e);
+// True if `e` holds a CancelledError. With libstdc++ it reads the exception's type and
+// throws nothing; elsewhere it rethrows once to look.
 bool is_cancellation(const std::exception_ptr& e) noexcept;
 }  // namespace detail
 

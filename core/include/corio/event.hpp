@@ -17,7 +17,10 @@ public:
             park(event_.waiters_, h);
         }
         bool await_resume() {
-            if (parked() && take_cancel()) throw_cancelled();
+            if (parked()) {
+                check_orphaned();
+                if (take_cancel()) throw_cancelled();
+            }
             return true;
         }
 
@@ -40,7 +43,7 @@ public:
 
 private:
     bool set_ = false;
-    detail::ParkedWaiter::List waiters_;
+    detail::WaiterList waiters_{"Event"};
 };
 
 }  // namespace corio

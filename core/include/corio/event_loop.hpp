@@ -18,19 +18,18 @@
 #include <vector>
 
 #include "corio/backend.hpp"
-#include "corio/detail/async_gen_hook.hpp"
 #include "corio/detail/coroutine.hpp"
 #include "corio/detail/duration.hpp"
-#include "corio/detail/ready_queue.hpp"
+#include "corio/detail/loop_core.hpp"
 #include "corio/detail/task_base.hpp"
-#include "corio/detail/timer_heap.hpp"
 #include "corio/handle.hpp"
 
 namespace corio {
 
 namespace detail {
 class ThreadPool;
-class Tracer;
+// The scheduler of `loop`, for corio's awaitables and backends.
+inline LoopCore& core(EventLoop& loop) noexcept;
 }
 template <class T>
 class Coro;
@@ -50,7 +49,7 @@ struct ExceptionContext {
 // `exception: <type>: <what()>` lines, as asyncio's default_exception_handler prints them.
 std::string format_exception_context(const ExceptionContext& context);
 
-class EventLoop {
+class EventLoop : private detail::LoopCore {
 public:
     struct Options {
         bool debug = false;
@@ -80,16 +79,19 @@ public:
     template <class Rep, class Period, class F>
     TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         check_thread("call_later");
+        if (closed_) throw_closed("call_later");
         return add_callback_timer(detail::deadline_after(clock_ns(), detail::to_ns(delay)),
                                   new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
     }
 
-    // `when` is in time()'s scale.
+    // `when` is in time()'s scale; an infinite or huge `when` never fires, and NaN is a
+    // ValueError.
     template <class F>
     TimerHandle call_at(double when, F&& f) {
         check_thread("call_at");
-        return add_callback_timer(static_cast<std::int64_t>(when * 1e9),
-                                  new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
+        if (closed_) throw_closed("call_at");
+        const std::int64_t deadline = deadline_of(when);
+        return add_callback_timer(deadline, new detail::CallbackFn<std::decay_t<F>>(*this, std::forward<F>(f)));
     }
 
     // From any thread. Throws RuntimeError once the loop is closed.
@@ -122,10 +124,10 @@ public:
     Backend& backend() const noexcept { return *backend_; }
 
     // Called for errors nobody can receive (a callback threw, a failed task was dropped).
-    void call_exception_handler(const ExceptionContext& context);
+    void call_exception_handler(const ExceptionContext& context) noexcept;
     using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
     void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
-    void default_exception_handler(const ExceptionContext& context);
+    void default_exception_handler(const ExceptionContext& context) noexcept;
 
     // --- running --------------------------------------------------------------------------
     // Runs until `f` is done. The loop becomes this thread's running loop meanwhile.
@@ -136,136 +138,30 @@ public:
     void cancel_all_tasks();
     // Closes (aclose) every async generator that was started and has not finished.
     void shutdown_asyncgens();
-    // Runs until every to_thread job has come back (asyncio's shutdown_default_executor).
+    // Runs until all outside work has come back: to_thread jobs, corio::Hold (asyncio's
+    // shutdown_default_executor).
     void wait_for_thread_jobs();
-    detail::AsyncGenHook::List& async_generators() noexcept { return asyncgens_; }
     // Destroys tasks still pending (logging each), releases the backend. Idempotent.
     void close();
     std::size_t pending_task_count() const noexcept { return task_count_; }
     // Runs job.run() on a worker thread, then job.complete() back on this loop's thread.
     void run_in_thread(ThreadJob& job);
-    // Called by the backend (or the portable pool) on the loop's thread when a job ran.
-    void finish_thread_job(ThreadJob& job) noexcept;
-    // to_thread jobs in flight. The virtual-time backend does not jump the clock while
-    // there are any: their completion may come first.
-    std::size_t external_work() const noexcept { return external_work_; }
-    detail::TaskBase* first_task() const noexcept { return tasks_head_; }
-
-    // --- scheduler interface of the core's awaitables (not for application code) ----------
-    std::int64_t clock_ns() const noexcept { return backend_->now(); }
-    void schedule(detail::TaskBase* t, detail::coroutine_handle<> h) { push_ready({t, h.address()}); }
-    void set_next(detail::coroutine_handle<> h) noexcept { next_ = h; }
-    void add_timer(detail::TimerNode& n, std::int64_t deadline) {
-        timers_.push(n, deadline);
-        if (tracer_) [[unlikely]] {
-            const auto track = current_ ? static_cast<std::uint32_t>(current_->id()) : 0u;
-            trace_timer_set(n, track, track);  // a task's own timer wakes that task
-        }
-    }
-    void remove_timer(detail::TimerNode& n) noexcept {
-        timers_.remove(n);
-        if (tracer_) [[unlikely]]
-            trace_timer_removed(n);
-    }
-    void schedule_callback(detail::Callback* cb) { push_ready({nullptr, cb}); }
-    detail::TaskBase* current_task_ptr() const noexcept { return current_; }
-    std::uint64_t next_task_id() noexcept { return ++task_ids_; }
-    void link_task(detail::TaskBase* t) noexcept {
-        t->next_in_loop = tasks_head_;
-        if (tasks_head_) tasks_head_->prev_in_loop = t;
-        tasks_head_ = t;
-        ++task_count_;
-    }
-    void unlink_task(detail::TaskBase* t) noexcept {
-        if (tracer_) [[unlikely]]
-            trace_task_done(*t);
-        if (t->prev_in_loop)
-            t->prev_in_loop->next_in_loop = t->next_in_loop;
-        else
-            tasks_head_ = t->next_in_loop;
-        if (t->next_in_loop) t->next_in_loop->prev_in_loop = t->prev_in_loop;
-        t->prev_in_loop = t->next_in_loop = nullptr;
-        --task_count_;
-    }
-    // Raises RuntimeError when called from a thread other than the loop's (debug mode only).
-    void check_thread(const char* what) const {
-        if (debug_) [[unlikely]]
-            check_thread_slow(what);
-    }
-
-    [[noreturn]] static void throw_closed(const char* what);
-    // TaskBase::cancel tells the tracer (an instant on the task's track).
-    void note_cancel(const detail::TaskBase& t) noexcept {
-        if (tracer_) [[unlikely]]
-            trace_cancel(t);
-    }
 
 private:
-    // Every way onto the ready queue: callbacks posted from other threads go first, so that
-    // call_soon_threadsafe keeps FIFO order with call_soon as asyncio's does.
-    void push_ready(detail::ReadyItem item) {
-        if (inbox_pending_.load(std::memory_order_acquire)) [[unlikely]]
-            drain_inbox();
-        ready_.push(item);
-    }
+    friend class detail::LoopCore;
+    friend detail::LoopCore& detail::core(EventLoop& loop) noexcept;
+
     TimerHandle add_callback_timer(std::int64_t deadline, detail::Callback* cb);
-    void post_threadsafe(detail::Callback* cb);
-    void check_thread_slow(const char* what) const;
-    // Debug mode and tracing only (instrumented_): where the task was created, its track.
-    void on_task_created(detail::TaskBase& t, detail::SourceLocation at) noexcept;
-    void trace_task_done(const detail::TaskBase& t) noexcept;
-    void trace_cancel(const detail::TaskBase& t) noexcept;
-    // Tracks are task ids, 0 for callbacks: `from` sets the timer, `to` runs when it fires.
-    void trace_timer_set(const detail::TimerNode& n, std::uint32_t from, std::uint32_t to) noexcept;
-    void trace_timer_removed(const detail::TimerNode& n) noexcept;
+    static std::int64_t deadline_of(double when);
     void after_io();
-    void drain_inbox();
     void run_ready(std::size_t n);
     void run_item(detail::ReadyItem item);
     void run_item_instrumented(detail::ReadyItem item);
-    void step(detail::TaskBase* t, void* frame) {
-        current_ = t;
-        if (t->started() || t->start()) {
-            detail::coroutine_handle<>::from_address(frame).resume();
-            // The trampoline: coroutines hand control to a child or back to their parent
-            // through next_ instead of resuming it inside their own stack frame, so a long
-            // chain of synchronously completing awaits never grows the stack.
-            while (next_) {
-                auto n = next_;
-                next_ = nullptr;
-                n.resume();
-            }
-        }
-        current_ = nullptr;
-    }
 
-    std::shared_ptr<Backend> backend_;
-    detail::ReadyQueue ready_;
-    detail::TimerHeap timers_;
-    detail::coroutine_handle<> next_;
-    detail::TaskBase* current_ = nullptr;
-    detail::TaskBase* tasks_head_ = nullptr;
-    std::size_t task_count_ = 0;
-    std::uint64_t task_ids_ = 0;
     std::size_t steps_since_io_ = 0;
-    std::size_t external_work_ = 0;
-    bool debug_ = false;
-    bool instrumented_ = false;  // debug or tracing: the slow path of run_item
-    bool running_ = false;
-    bool closed_ = false;
     std::chrono::nanoseconds slow_callback_;
-    std::thread::id thread_;
     ExceptionHandler exception_handler_;
-    detail::AsyncGenHook::List asyncgens_;
     std::unique_ptr<detail::ThreadPool> pool_;
-    std::unique_ptr<detail::Tracer> tracer_;  // empty unless tracing
-
-    // call_soon_threadsafe's inbox; `closed` makes late posts fail instead of touching a
-    // backend that is gone.
-    std::mutex inbox_mutex_;
-    std::vector<detail::Callback*> inbox_;
-    bool inbox_closed_ = false;
-    std::atomic<bool> inbox_pending_{false};
 };
 
 // The loop running on this thread; RuntimeError when there is none.
@@ -275,9 +171,20 @@ namespace detail {
 EventLoop* running_loop() noexcept;
 void set_running_loop(EventLoop* loop) noexcept;
 
+inline LoopCore& core(EventLoop& loop) noexcept { return loop; }
+inline EventLoop& LoopCore::loop() noexcept { return static_cast<EventLoop&>(*this); }
+
+inline void TaskBase::suspend_on(Suspension& s) {
+    core(*loop_).check_resumed_by_loop(*this);
+    waiting_on_ = &s;
+    if (must_cancel_) [[unlikely]] {
+        if (s.cancel_wait()) must_cancel_ = false;
+    }
+}
+
 inline void TaskBase::wake(coroutine_handle<> h) {
     waiting_on_ = nullptr;
-    loop_->schedule(this, h);
+    core(*loop_).schedule(this, h);
 }
 }  // namespace detail
 

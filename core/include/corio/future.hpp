@@ -38,52 +38,59 @@ public:
     // A future of the running loop (RuntimeError when none runs).
     Future() : Future(get_running_loop()) {}
     explicit Future(EventLoop& loop) : f_(new detail::FutureImpl<T>(loop)) {}
-    Future(const Future& o) noexcept : f_(o.f_) { f_->ref(); }
-    Future(Future&& o) noexcept : f_(o.f_) { f_->ref(); }  // stays valid: a handle is never empty
+    Future(const Future& o) noexcept : f_(o.f_) {
+        if (f_) f_->ref();
+    }
+    // Leaves `o` empty, as a moved-from Task: using it then throws InvalidStateError.
+    Future(Future&& o) noexcept : f_(std::exchange(o.f_, nullptr)) {}
     Future& operator=(Future o) noexcept {
         std::swap(f_, o.f_);
         return *this;
     }
-    ~Future() { f_->unref(); }
+    ~Future() {
+        if (f_) f_->unref();
+    }
+    explicit operator bool() const noexcept { return f_ != nullptr; }
 
-    bool done() const noexcept { return f_->done(); }
-    bool cancelled() const noexcept { return f_->cancelled(); }
-    bool cancel(std::string msg = {}) { return f_->cancel(std::move(msg)); }
+    bool done() const { return impl().done(); }
+    bool cancelled() const { return impl().cancelled(); }
+    bool cancel(std::string msg = {}) { return impl().cancel(std::move(msg)); }
 
     template <class U = T>
         requires(!std::is_void_v<U>)
     void set_result(U&& value) {
-        if (f_->done()) detail::throw_future_done("set_result");
+        if (impl().done()) detail::throw_future_done("set_result");
         f_->set_value(std::forward<U>(value));
         f_->succeed();
     }
     template <class U = T>
         requires std::is_void_v<U>
     void set_result() {
-        if (f_->done()) detail::throw_future_done("set_result");
+        if (impl().done()) detail::throw_future_done("set_result");
         f_->succeed();
     }
     void set_exception(std::exception_ptr e) {
-        if (f_->done()) detail::throw_future_done("set_exception");
+        if (impl().done()) detail::throw_future_done("set_exception");
         if (!e) throw ValueError("Future::set_exception() needs a non-empty std::exception_ptr");
         f_->fail(std::move(e));
     }
 
     T result() const {
-        f_->rethrow_if_failed();
+        impl().rethrow_if_failed();
         if constexpr (!std::is_void_v<T>) return f_->get_value(false);
     }
-    std::exception_ptr exception() const { return f_->exception(); }
+    std::exception_ptr exception() const { return impl().exception(); }
 
     template <class F>
     void add_done_callback(F f) {
         // The callback gets a fresh handle when it runs: holding one here would keep an
         // unfinished future alive forever.
-        f_->add_done_callback([f = std::move(f)](detail::FutureBase& b) mutable {
+        impl().add_done_callback([f = std::move(f)](detail::FutureBase& b) mutable {
             f(Future(static_cast<detail::FutureImpl<T>*>(&b)));
         });
     }
 
+    // An empty future throws InvalidStateError from co_await (await_ready).
     auto operator co_await() const noexcept {
         if constexpr (std::is_void_v<T>)
             return detail::FutureAwaiter<void>(f_, nullptr);
@@ -92,8 +99,17 @@ public:
     }
     detail::FutureBase* base() const noexcept { return f_; }
 
+    template <class U>
+    bool operator==(const Future<U>& o) const noexcept {
+        return base() == o.base();
+    }
+
 private:
     explicit Future(detail::FutureImpl<T>* f) noexcept : f_(f) { f_->ref(); }
+    detail::FutureImpl<T>& impl() const {
+        if (!f_) detail::throw_empty_handle("Future");
+        return *f_;
+    }
     detail::FutureImpl<T>* f_;
 };
 

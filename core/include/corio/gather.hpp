@@ -18,6 +18,7 @@
 #include "corio/detail/future_base.hpp"
 #include "corio/detail/promise_base.hpp"
 #include "corio/detail/task_base.hpp"
+#include "corio/detail/waiting.hpp"
 #include "corio/outcome.hpp"
 #include "corio/task.hpp"
 
@@ -80,7 +81,7 @@ Outcome<T> take_outcome(const Task<T>& t) {
 }
 
 // The bookkeeping shared by every shape of gather: counting, first error, cancellation.
-class GatherBase : public Suspension {
+class GatherBase : public Waiting {
 public:
     GatherBase(const GatherBase&) = delete;
     GatherBase& operator=(const GatherBase&) = delete;
@@ -92,7 +93,7 @@ protected:
         GatherBase* owner = nullptr;
         TaskBase* task = nullptr;
         void on_future_done(FutureBase&) override { owner->child_done(*this); }
-        TaskBase* waiting_task() const noexcept override { return owner ? owner->parent_ : nullptr; }
+        TaskBase* waiting_task() const noexcept override { return owner ? owner->task_ : nullptr; }
     };
 
     explicit GatherBase(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
@@ -104,7 +105,12 @@ protected:
         for (std::size_t i = 0; i < n; ++i) children[i].owner = this;
     }
     bool ready();
-    void suspend(TaskBase* parent, coroutine_handle<> h);
+    template <class P>
+    void wait_for_children(coroutine_handle<P> h) {
+        begin_wait(h);
+        register_children();
+        suspend();
+    }
     void check_resume();
     bool cancel_wait() override;
     // Derived destructors call this while their children still exist (a frame destroyed
@@ -112,6 +118,7 @@ protected:
     void unregister() noexcept;
 
 private:
+    void register_children() noexcept;
     void child_done(Child& c);
     void note_result(TaskBase& t);
     void cancel_pending(const std::string& msg);
@@ -122,8 +129,6 @@ private:
     bool return_exceptions_;
     bool cancel_requested_ = false;
     std::exception_ptr first_error_;
-    TaskBase* parent_ = nullptr;
-    coroutine_handle<> h_;
 };
 
 template <bool ReturnExc, class... Ts>
@@ -136,7 +141,7 @@ public:
     bool await_ready() { return ready(); }
     template <class P>
     void await_suspend(coroutine_handle<P> h) {
-        suspend(task_of(h), h);
+        wait_for_children(h);
     }
     auto await_resume() {
         check_resume();
@@ -176,7 +181,7 @@ public:
     bool await_ready() { return ready(); }
     template <class P>
     void await_suspend(coroutine_handle<P> h) {
-        suspend(task_of(h), h);
+        wait_for_children(h);
     }
     auto await_resume() {
         check_resume();
@@ -214,15 +219,17 @@ std::vector<Task<T>> to_tasks(std::vector<Coro<T>>&& coros) {
 
 }  // namespace detail
 
-// co_await gather(a, b, c) -> std::tuple<A, B, C> (void -> std::monostate).
+// co_await gather(a, b, c) -> std::tuple<A, B, C> (void -> std::monostate). The children
+// start in argument order: braces, unlike parentheses, evaluate the arguments (and so
+// create the tasks) left to right on every compiler.
 template <class... As>
 auto gather(As&&... children) {
-    return detail::GatherAwaiter<false, detail::gather_child_t<As>...>(detail::to_task(std::forward<As>(children))...);
+    return detail::GatherAwaiter<false, detail::gather_child_t<As>...>{detail::to_task(std::forward<As>(children))...};
 }
 // co_await gather(return_exceptions, a, b) -> std::tuple<Outcome<A>, Outcome<B>>.
 template <class... As>
 auto gather(ReturnExceptions, As&&... children) {
-    return detail::GatherAwaiter<true, detail::gather_child_t<As>...>(detail::to_task(std::forward<As>(children))...);
+    return detail::GatherAwaiter<true, detail::gather_child_t<As>...>{detail::to_task(std::forward<As>(children))...};
 }
 
 // co_await gather(std::vector<Coro<T>>) -> std::vector<T> (void when T is void).

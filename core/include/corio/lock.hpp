@@ -1,7 +1,11 @@
 // Lock: asyncio.Lock. Strictly FIFO (a task that releases and re-acquires at once goes
 // behind the waiters), and cancellation-safe: a cancelled waiter takes nothing, and one that
-// was woken but cancelled before it ran passes the lock on. `co_await lock.acquire()`
-// returns a guard that releases on scope exit.
+// was woken but cancelled before it ran passes the lock on.
+//   auto guard = co_await lock.acquire();   // released when `guard` dies (or guard.unlock())
+//   co_await lock.acquire(); ...; lock.release();   // Python's pair works too
+// The guard stays in the acquire awaiter until it is moved out; one never moved out leaves
+// the lock held, for release(). The lock knows its guard, so release() (by anyone) disowns
+// it and a lock destroyed first leaves its guard inert: no order of deaths double-releases.
 #pragma once
 
 #include <utility>
@@ -17,25 +21,31 @@ public:
     class [[nodiscard]] Guard {
     public:
         Guard() = default;
-        Guard(Guard&& o) noexcept : lock_(std::exchange(o.lock_, nullptr)) {}
+        Guard(Guard&& o) noexcept : lock_(std::exchange(o.lock_, nullptr)) {
+            if (lock_) lock_->owner_ = this;
+        }
         Guard& operator=(Guard&& o) noexcept {
             if (this != &o) {
                 unlock();
                 lock_ = std::exchange(o.lock_, nullptr);
+                if (lock_) lock_->owner_ = this;
             }
             return *this;
         }
         ~Guard() { unlock(); }
-        // Releases now instead of at scope exit; later calls do nothing.
-        void unlock() {
-            if (auto* l = std::exchange(lock_, nullptr)) l->release();
+        // Releases now instead of at scope exit; later calls do nothing, and so does this
+        // once the lock was released by lock.release() or destroyed.
+        void unlock() noexcept {
+            if (Lock* l = std::exchange(lock_, nullptr)) {
+                l->owner_ = nullptr;
+                l->release_owned();
+            }
         }
         bool owns_lock() const noexcept { return lock_ != nullptr; }
 
     private:
         friend class Lock;
         friend class Condition;
-        explicit Guard(Lock& l) noexcept : lock_(&l) {}
         Lock* lock_ = nullptr;
     };
 
@@ -46,33 +56,47 @@ public:
         ~Acquire();
         bool await_ready() noexcept {
             if (lock_.locked_ || !lock_.waiters_.empty()) return false;
-            lock_.locked_ = true;
+            take();
             return true;
         }
         template <class P>
         void await_suspend(detail::coroutine_handle<P> h) {
             park(lock_.waiters_, h);
         }
-        Guard await_resume();
+        // The guard, to be moved out (`auto guard = co_await lock.acquire();`).
+        Guard&& await_resume();
 
     private:
+        void take() noexcept {
+            lock_.locked_ = true;
+            guard_.lock_ = &lock_;
+            lock_.owner_ = &guard_;
+        }
         Lock& lock_;
+        Guard guard_;
     };
 
     Lock() = default;
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
+    ~Lock();
 
     Acquire acquire() noexcept { return Acquire(*this); }
-    // RuntimeError when the lock is not held.
+    // RuntimeError when the lock is not held. A guard holding it no longer does.
     void release();
     bool locked() const noexcept { return locked_; }
 
 private:
+    friend class Condition;
+    void release_owned() noexcept {
+        locked_ = false;
+        wake_first();
+    }
     void wake_first() noexcept;
     bool locked_ = false;
+    Guard* owner_ = nullptr;  // the guard that will release the lock, if any
     // A woken waiter stays first in line until it runs, so nobody can barge in meanwhile.
-    detail::ParkedWaiter::List waiters_;
+    detail::WaiterList waiters_{"Lock"};
 };
 
 }  // namespace corio

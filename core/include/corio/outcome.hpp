@@ -10,6 +10,7 @@
 
 namespace corio {
 
+// gather(return_exceptions, ...) gives one per child; corio::capture(aw) one for any awaitable.
 template <class T>
 class Outcome {
 public:
@@ -17,6 +18,8 @@ public:
     explicit Outcome(std::exception_ptr error) : error_(std::move(error)) {}
 
     bool has_value() const noexcept { return !error_; }
+    // The error is a CancelledError.
+    bool cancelled() const noexcept { return detail::is_cancellation(error_); }
     explicit operator bool() const noexcept { return has_value(); }
     // The value, or rethrows the error.
     T& value() & {
@@ -44,6 +47,7 @@ public:
     Outcome() = default;
     explicit Outcome(std::exception_ptr error) : error_(std::move(error)) {}
     bool has_value() const noexcept { return !error_; }
+    bool cancelled() const noexcept { return detail::is_cancellation(error_); }
     explicit operator bool() const noexcept { return has_value(); }
     void value() const {
         if (error_) std::rethrow_exception(error_);

@@ -167,7 +167,7 @@ public:
     Event::Wait join() noexcept { return finished_.wait(); }
 
 private:
-    static void wake_next(ParkedWaiter::List& waiters) noexcept {
+    static void wake_next(WaiterList& waiters) noexcept {
         if (auto* w = waiters.pop_front()) w->wake();
     }
 
@@ -181,8 +181,9 @@ private:
                 error = std::current_exception();
             }
             if (error) {
-                // Woken for a free slot but leaving: hand the wake-up to the next putter.
-                if (!full() && putter.woken()) wake_next(putters_);
+                // The queue is gone (putter.orphaned()): touch nothing. Otherwise, woken for a
+                // free slot but leaving: hand the wake-up to the next putter.
+                if (!putter.orphaned() && !full() && putter.woken()) wake_next(putters_);
                 std::rethrow_exception(error);
             }
         }
@@ -199,7 +200,7 @@ private:
                 error = std::current_exception();
             }
             if (error) {
-                if (!empty() && getter.woken()) wake_next(getters_);
+                if (!getter.orphaned() && !empty() && getter.woken()) wake_next(getters_);
                 std::rethrow_exception(error);
             }
         }
@@ -210,8 +211,8 @@ private:
     std::size_t maxsize_;
     std::size_t unfinished_ = 0;
     Event finished_;
-    ParkedWaiter::List getters_;
-    ParkedWaiter::List putters_;
+    WaiterList getters_{"Queue"};
+    WaiterList putters_{"Queue"};
 };
 
 }  // namespace detail

@@ -24,11 +24,14 @@ struct RunOptions {
 namespace detail {
 
 // The platform's default backend (libuv natively, the browser's loop under Emscripten).
+// Declared here and defined by the backends: only programs that call run() without a
+// backend need one linked, so the core library links without any.
 std::shared_ptr<Backend> default_backend();
 
 class Runner {
 public:
-    explicit Runner(RunOptions options);  // RuntimeError if a loop already runs on this thread
+    // RuntimeError if a loop already runs on this thread; `options.backend` must be set.
+    explicit Runner(RunOptions options);
     ~Runner();
     Runner(const Runner&) = delete;
     Runner& operator=(const Runner&) = delete;
@@ -44,6 +47,7 @@ private:
 
 template <class T>
 T run(Coro<T> main, RunOptions options = {}) {
+    if (!options.backend) options.backend = detail::default_backend();
     detail::Runner runner(std::move(options));
     Task<T> task = runner.loop().create_task(std::move(main));
     runner.run(*task.base());

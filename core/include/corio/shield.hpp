@@ -6,6 +6,7 @@
 #include "corio/detail/future_base.hpp"
 #include "corio/detail/promise_base.hpp"
 #include "corio/detail/task_base.hpp"
+#include "corio/detail/waiting.hpp"
 #include "corio/future.hpp"
 #include "corio/task.hpp"
 
@@ -14,12 +15,12 @@ namespace corio {
 namespace detail {
 
 template <class H>  // Task<T> or Future<T>
-class ShieldAwaiter final : public Suspension, public FutureWaiter {
+class ShieldAwaiter final : public Waiting, public FutureWaiter {
 public:
     explicit ShieldAwaiter(H inner) : inner_(std::move(inner)) {
         if (!inner_.base()) throw_empty_handle("shield");
     }
-    ShieldAwaiter(ShieldAwaiter&& o) noexcept : FutureWaiter(), inner_(o.inner_) {}
+    ShieldAwaiter(ShieldAwaiter&& o) noexcept : Waiting(), FutureWaiter(), inner_(o.inner_) {}
     ~ShieldAwaiter() {
         if (registered()) inner_.base()->remove_waiter(*this);
     }
@@ -27,32 +28,27 @@ public:
     bool await_ready() const noexcept { return inner_.done(); }
     template <class P>
     void await_suspend(coroutine_handle<P> h) {
-        parent_ = task_of(h);
-        h_ = h;
+        begin_wait(h);
         inner_.base()->add_waiter(*this);
-        parent_->suspend_on(*this);
+        suspend();
     }
     auto await_resume() {
-        if (parent_) parent_->resume_check(cancelled_);
+        check_cancelled();
         return inner_.result();
     }
 
-    void on_future_done(FutureBase&) override { parent_->wake(h_); }
-    TaskBase* waiting_task() const noexcept override { return parent_; }
+    void on_future_done(FutureBase&) override { resume(); }
+    TaskBase* waiting_task() const noexcept override { return task_; }
     bool cancel_wait() override {
         inner_.base()->remove_waiter(*this);
-        cancelled_ = true;
         // Nobody awaits the inner work any more: do not report its failure as unretrieved.
         inner_.base()->add_done_callback([](FutureBase& f) { f.mark_retrieved(); });
-        parent_->wake(h_);
+        resume_cancelled();
         return true;
     }
 
 private:
     H inner_;
-    TaskBase* parent_ = nullptr;
-    coroutine_handle<> h_;
-    bool cancelled_ = false;
 };
 
 }  // namespace detail

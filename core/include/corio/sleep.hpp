@@ -23,7 +23,7 @@ public:
     explicit SleepAwaiter(std::int64_t ns) noexcept { stash(ns); }
     SleepAwaiter(const SleepAwaiter& o) noexcept : TimerNode(o) { stash(o.deadline()); }
     ~SleepAwaiter() {
-        if (armed()) task()->loop().remove_timer(*this);
+        if (armed()) core(task()->loop()).remove_timer(*this);
     }
 
     bool await_ready() const noexcept { return false; }
@@ -31,7 +31,7 @@ public:
     void await_suspend(coroutine_handle<P> h) {
         TaskBase* task = task_of(h);
         h_ = h;
-        EventLoop& loop = task->loop();
+        LoopCore& loop = core(task->loop());
         const std::int64_t ns = deadline();  // the stashed delay
         if (ns <= 0) {
             loop.schedule(task, h);  // a bare yield: back of the ready queue
@@ -45,7 +45,7 @@ public:
     void fire() override { task()->wake(h_); }
     bool cancel_wait() override {
         TaskBase* t = task();
-        t->loop().remove_timer(*this);
+        core(t->loop()).remove_timer(*this);
         stash(kCancelled);
         t->wake(h_);
         return true;

@@ -3,6 +3,8 @@
 // awaiting it waits and rethrows; current_task() returns one.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -31,7 +33,7 @@ public:
     static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, block(n), BlockKind::task); }
     // Over-aligned results (alignas(32) T) bypass the pool, whose blocks are 16-aligned.
     static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-    static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }
+    static void operator delete(void* p, std::size_t, std::align_val_t a) noexcept { ::operator delete(p, a); }
     static constexpr std::size_t block(std::size_t n) noexcept {
         constexpr std::size_t a = alignof(TaskImpl) < 8 ? 8 : alignof(TaskImpl);
         return (n + a - 1) & ~(a - 1);
@@ -56,12 +58,16 @@ public:
             }
         }
         // asyncio: a cancellation requested during the last step still wins over the return.
-        if (!e && take_cancel(false)) e = std::make_exception_ptr(make_cancelled_error());
-        if (e && !is_cancellation(e)) keep_location(SourceLocation{p.function_, p.file_, p.line_});
+        bool cancelled = false;
+        if (e)
+            cancelled = is_cancellation(e);
+        else if (take_cancel(false))
+            e = std::make_exception_ptr(make_cancelled_error()), cancelled = true;
+        if (e && !cancelled) keep_location(SourceLocation{p.function_, p.file_, p.line_});
         h.destroy();
         forget_frames();
         if (e)
-            store_exception(std::move(e));
+            store_exception(std::move(e), cancelled);
         else
             state_ = FutureState::succeeded;
         finish();
@@ -181,14 +187,28 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name, detail::SourceLoc
     check_thread("create_task");
     if (closed_) throw_closed("create_task");
     if (!coro || coro.started()) detail::throw_bad_create_task(!coro, coro.function_name());
+    // Everything that can throw comes before the Coro lets go of its frame, so that a
+    // failure (out of memory, a name too long to copy) still destroys the frame.
+    auto* t = new detail::TaskImpl<T>(*this, coro.handle(), next_task_id());
+    if (!name.empty()) {
+        try {
+            t->set_name(std::move(name));
+        } catch (...) {
+            t->abandon();
+            throw;
+        }
+    }
     auto h = coro.release();
-    auto* t = new detail::TaskImpl<T>(*this, h, next_task_id());
     h.promise().task_ = t;
-    if (!name.empty()) t->set_name(std::move(name));
+    try {
+        schedule(t, h);  // the ready ring grows before it stores: a failure leaves it unchanged
+    } catch (...) {
+        t->abandon();
+        h.destroy();
+        throw;
+    }
     link_task(t);
-    if (instrumented_) [[unlikely]]
-        on_task_created(*t, at);
-    schedule(t, h);
+    note_task_created(*t, at);
     return detail::task_handle<T>(t);
 }
 
@@ -226,3 +246,11 @@ Task<> current_task() noexcept;
 std::vector<Task<>> all_tasks();
 
 }  // namespace corio
+
+// Tasks in a std::unordered_set (asyncio's `background_tasks = set()`): hashed by identity.
+template <class T>
+struct std::hash<corio::Task<T>> {
+    std::size_t operator()(const corio::Task<T>& t) const noexcept {
+        return std::hash<const void*>{}(static_cast<const void*>(t.base()));
+    }
+};

@@ -15,6 +15,9 @@
 
 #include "corio/coro.hpp"
 #include "corio/detail/future_base.hpp"
+#include "corio/detail/maybe.hpp"
+#include "corio/detail/waiting.hpp"
+#include "corio/handle.hpp"
 #include "corio/detail/task_base.hpp"
 #include "corio/errors.hpp"
 #include "corio/task.hpp"
@@ -61,27 +64,38 @@ public:
     Exit exit(std::exception_ptr body_error);
 
 private:
+    // A child until the group has reacted to its end; then it is gone, and so is the group's
+    // hold on the task: a group under an accept loop stays as small as its live children.
     // asyncio reacts to a finished child from a done callback, i.e. one call_soon later: a
     // sibling that was already ready still runs its step first (and may fail too, landing in
-    // the same ExceptionGroup). The Handle lets a destroyed group drop a pending reaction.
-    struct Child final : detail::FutureWaiter {
-        Child(TaskGroup& g, detail::TaskBase& t) : group(g), task(detail::task_handle<void>(&t)) {}
+    // the same ExceptionGroup). The child is that callback itself, so reacting allocates
+    // nothing; a destroyed group cancels a reaction still queued.
+    struct Child final : detail::FutureWaiter, detail::Callback {
+        Child(TaskGroup& g, detail::TaskBase& t)
+            : Callback(g.parent_.loop()), group(&g), task(detail::task_handle<void>(&t)) {}
         void on_future_done(detail::FutureBase&) override {
-            reaction = group.parent_.loop().call_soon([this] { group.on_child_done(*this); });
+            ref();  // the ready queue's
+            detail::core(loop()).schedule_callback(this);
         }
-        detail::TaskBase* waiting_task() const noexcept override { return &group.parent_; }
-        TaskGroup& group;
+        void invoke() override {
+            if (group) group->on_child_done(*this);
+        }
+        detail::TaskBase* waiting_task() const noexcept override { return group ? &group->parent_ : nullptr; }
+        TaskGroup* group;
         Task<> task;
-        Handle reaction;
+        Child* prev = nullptr;  // the group's children not reacted to yet
+        Child* next = nullptr;
     };
 
     void check_open(const char* function);
     void adopt(detail::TaskBase& t);
     void on_child_done(Child& c);
+    void unlink(Child& c) noexcept;
     void abort();
 
     detail::TaskBase& parent_;
-    std::vector<std::unique_ptr<Child>> children_;
+    Child* children_ = nullptr;
+    Child* last_child_ = nullptr;
     std::size_t pending_ = 0;
     std::vector<std::exception_ptr> errors_;
     bool aborting_ = false;
@@ -96,25 +110,24 @@ private:
 
 // Waits until the group's children are done. Cancellation of the waiting task does not
 // interrupt the wait: it cancels the children (if not already) and is remembered.
-struct TaskGroup::Exit final : detail::Suspension {
+struct TaskGroup::Exit final : detail::Waiting {
     explicit Exit(TaskGroup& g) noexcept : group(g) {}
-    Exit(const Exit& o) noexcept : group(o.group) {}
+    Exit(const Exit& o) noexcept : Waiting(o), group(o.group) {}
     ~Exit() {
         if (group.exit_waiter_ == this) group.exit_waiter_ = nullptr;
     }
     bool await_ready() const noexcept { return group.pending_ == 0; }
     template <class P>
     void await_suspend(detail::coroutine_handle<P> h) {
-        h_ = h;
+        begin_wait(h);
         group.exit_waiter_ = this;
-        detail::task_of(h)->suspend_on(*this);
+        suspend();
     }
     void await_resume();  // throws what the group ends with
     bool cancel_wait() override;
     void wake();
 
     TaskGroup& group;
-    detail::coroutine_handle<> h_;
 };
 
 namespace detail {
@@ -129,17 +142,19 @@ Coro<detail::task_group_result_t<F>> task_group(F body) {
     using R = detail::task_group_result_t<F>;
     TaskGroup group(detail::current_task_ref("task_group()"));
     std::exception_ptr body_error;
-    std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
+    detail::Maybe<R> result;
     try {
-        if constexpr (std::is_void_v<R>)
+        if constexpr (std::is_void_v<R>) {
             co_await body(group);
-        else
+            result.emplace();
+        } else {
             result.emplace(co_await body(group));
+        }
     } catch (...) {
         body_error = std::current_exception();
     }
     co_await group.exit(body_error);
-    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+    co_return result.take();
 }
 
 }  // namespace corio

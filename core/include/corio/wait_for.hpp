@@ -12,6 +12,7 @@
 #include "corio/coro.hpp"
 #include "corio/detail/awaitable_traits.hpp"
 #include "corio/detail/duration.hpp"
+#include "corio/detail/maybe.hpp"
 #include "corio/detail/timeout_scope.hpp"
 #include "corio/future.hpp"
 #include "corio/shield.hpp"
@@ -37,7 +38,7 @@ Coro<R> wait_for_impl(A aw, std::int64_t ns) {
     TaskBase& task = current_task_ref("wait_for()");
     std::optional<TimeoutScope> scope;
     if (ns > 0) {
-        scope.emplace(task, deadline_after(task.loop().clock_ns(), ns));
+        scope.emplace(task, deadline_after(core(task.loop()).clock_ns(), ns));
     } else if constexpr (is_coro<A>::value) {
         // asyncio: a zero or negative timeout never starts a coroutine.
         discard(std::move(aw));
@@ -63,18 +64,20 @@ Coro<R> wait_for_impl(A aw, std::int64_t ns) {
         scope.emplace(task, TimeoutScope::Expired{});
     }
     bool timed_out = false;
-    std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
+    Maybe<R> result;
     try {
-        if constexpr (std::is_void_v<R>)
+        if constexpr (std::is_void_v<R>) {
             co_await std::move(aw);
-        else
+            result.emplace();
+        } else {
             result.emplace(co_await std::move(aw));
+        }
     } catch (const CancelledError&) {
         if (!scope->owns_cancellation()) throw;
         timed_out = true;
     }
     if (timed_out) throw_timeout(ns);
-    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+    co_return result.take();
 }
 
 }  // namespace detail

@@ -15,7 +15,9 @@ decltype(auto) get_awaiter(A&& a) {
         return std::forward<A>(a);
 }
 
+// By value: an awaiter that hands out a reference to what it holds (Lock::Acquire gives
+// `Guard&&`) is taken as the value moved out of it.
 template <class A>
-using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
+using await_result_t = std::remove_cvref_t<decltype(get_awaiter(std::declval<A>()).await_resume())>;
 
 }  // namespace corio::detail

@@ -6,6 +6,7 @@
 #include "corio/detail/future_base.hpp"
 #include "corio/detail/promise_base.hpp"
 #include "corio/detail/task_base.hpp"
+#include "corio/detail/waiting.hpp"
 #include "corio/event_loop.hpp"
 
 namespace corio::detail {
@@ -15,12 +16,12 @@ namespace corio::detail {
 [[noreturn]] void throw_other_loop();
 
 template <class T>
-class FutureAwaiter final : public Suspension, public FutureWaiter {
+class FutureAwaiter final : public Waiting, public FutureWaiter {
 public:
     FutureAwaiter(FutureBase* f, ValueSlot<T>* slot) noexcept : f_(f), slot_(slot) {}
-    FutureAwaiter(const FutureAwaiter& o) noexcept : FutureWaiter(o), f_(o.f_), slot_(o.slot_) {}
+    FutureAwaiter(const FutureAwaiter& o) noexcept : Waiting(o), FutureWaiter(o), f_(o.f_), slot_(o.slot_) {}
     ~FutureAwaiter() {
-        if (task_) {
+        if (waited()) {
             if (registered()) f_->remove_waiter(*this);
             f_->unref();
         }
@@ -28,23 +29,21 @@ public:
 
     bool await_ready() const {
         if (!f_) throw_empty_handle("co_await");
-        if (f_ == f_->loop().current_task_ptr()) throw_await_self(static_cast<const TaskBase&>(*f_));
+        if (f_ == core(f_->loop()).current_task_ptr()) throw_await_self(static_cast<const TaskBase&>(*f_));
         return f_->done();
     }
     template <class P>
     void await_suspend(coroutine_handle<P> h) {
-        TaskBase* task = task_of(h);
-        if (&task->loop() != &f_->loop()) throw_other_loop();
-        task_ = task;
-        h_ = h;
+        if (&task_of(h)->loop() != &f_->loop()) throw_other_loop();
+        begin_wait(h);
         // Like asyncio's _fut_waiter: the waiting task keeps the future alive until it has
         // resumed and read the result, even if every other handle is dropped meanwhile.
         f_->ref();
         f_->add_waiter(*this);
-        task->suspend_on(*this);
+        suspend();
     }
     T await_resume() {
-        if (task_) task_->resume_check(cancelled_);
+        check_cancelled();
         f_->rethrow_if_failed();
         if constexpr (std::is_void_v<T>)
             return;
@@ -52,7 +51,7 @@ public:
             return slot_->get_value(false);
     }
 
-    void on_future_done(FutureBase&) override { task_->wake(h_); }
+    void on_future_done(FutureBase&) override { resume(); }
     TaskBase* waiting_task() const noexcept override { return task_; }
     bool cancel_wait() override {
         if (f_->cancel(task_->cancel_message())) return true;
@@ -60,17 +59,13 @@ public:
         // very task (tasks awaiting each other in a cycle, a deadlock). Stop waiting and
         // raise CancelledError here, which unwinds the cycle like any cancellation chain.
         f_->remove_waiter(*this);
-        cancelled_ = true;
-        task_->wake(h_);
+        resume_cancelled();
         return true;
     }
 
 private:
     FutureBase* f_;
     ValueSlot<T>* slot_;
-    TaskBase* task_ = nullptr;
-    coroutine_handle<> h_;
-    bool cancelled_ = false;
 };
 
 }  // namespace corio::detail

@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "corio/errors.hpp"
 #include "corio/detail/source_location.hpp"
 #include "corio/detail/suspension.hpp"
 #include "corio/detail/wait_list.hpp"
@@ -113,7 +114,9 @@ protected:
 
     // Stores a failure (CancelledError makes the state `cancelled`); complete() then wakes
     // the waiters and done callbacks in the order they were added. For success: state_ = succeeded; complete().
-    void store_exception(std::exception_ptr e) noexcept;
+    void store_exception(std::exception_ptr e) noexcept { store_exception(e, is_cancellation(e)); }
+    // The same when the caller knows whether `e` is a cancellation (no type check).
+    void store_exception(std::exception_ptr e, bool cancellation) noexcept;
     void complete() noexcept;
 
     std::uint32_t refs_ = 1;

@@ -42,13 +42,9 @@ public:
 
     // --- used by the core's awaitables -------------------------------------------------
     // In await_suspend: the task now waits on `s`. A cancellation requested while the task
-    // was running is delivered here, as asyncio does at the next suspension.
-    void suspend_on(Suspension& s) {
-        waiting_on_ = &s;
-        if (must_cancel_) [[unlikely]] {
-            if (s.cancel_wait()) must_cancel_ = false;
-        }
-    }
+    // was running is delivered here, as asyncio does at the next suspension. (Defined in
+    // event_loop.hpp: debug mode checks that the loop is running this task.)
+    inline void suspend_on(Suspension& s);
     // The awaited thing is ready (or took the cancellation): queue the task's next step.
     inline void wake(coroutine_handle<> h);
     // In await_resume after a real suspension: throws CancelledError if the awaitable took a
@@ -82,6 +78,11 @@ public:
     virtual void finish_root(void* frame) noexcept = 0;
     // The loop closes with this task still pending: destroy its frame (its destructors run).
     void destroy_pending() noexcept;
+    // create_task failed before the task took its frame: free the task, leave the frame.
+    void abandon() noexcept {
+        forget_frames();
+        unref();
+    }
 
     TaskBase* prev_in_loop = nullptr;
     TaskBase* next_in_loop = nullptr;

@@ -15,7 +15,7 @@ namespace corio::detail {
 class TimeoutScope final : public TimerNode {
 public:
     TimeoutScope(TaskBase& task, std::int64_t deadline) : task_(task), cancelling_(task.cancelling()) {
-        task.loop().add_timer(*this, deadline);
+        core(task.loop()).add_timer(*this, deadline);
     }
     // A timeout that is over before it starts (wait_for(aw, 0s)): the task is cancelled at
     // once, so `aw` is cancelled at its first suspension, before any work of its own runs.
@@ -41,7 +41,7 @@ public:
 
 private:
     void disarm() noexcept {
-        if (armed()) task_.loop().remove_timer(*this);
+        if (armed()) core(task_.loop()).remove_timer(*this);
     }
     TaskBase& task_;
     std::uint32_t cancelling_;

@@ -17,6 +17,22 @@ out=$("$work/consumer")
 [ "$out" = "consumer: 42" ] || { echo "pkg-config consumer printed '$out'"; exit 1; }
 echo "pkg-config consumer: ok"
 
+# 1b. The README's first example, built with the README's own line (g++, and clang++ as on
+# macOS): it must compile and link with nothing but what pkg-config gives.
+python3 - "$work/readme.cpp" <<'PY'
+import re, sys
+text = open("README.md").read()
+block = re.search(r"```cpp\n(.*?)```", text, re.S).group(1)
+open(sys.argv[1], "w").write(block)
+PY
+for cxx in g++ clang++; do
+    command -v "$cxx" >/dev/null || continue
+    "$cxx" -std=c++20 "$work/readme.cpp" $(pkg-config --cflags --libs corio) -Wl,-rpath,"$prefix/lib" -o "$work/readme-$cxx"
+    out=$("$work/readme-$cxx")
+    [ "$out" = "Data from api1 Data from api2 Data from api3" ] || { echo "README example ($cxx) printed '$out'"; exit 1; }
+    echo "README example with $cxx and pkg-config: ok"
+done
+
 # 2. meson subproject
 mkdir -p "$work/sub/subprojects"
 cp tests/consumer/main.cpp "$work/sub/"

@@ -1255,6 +1255,7 @@ TEST_CASE("create_task: a failure to allocate the task destroys the coroutine fr
     // Regression: the Coro let go of its frame before the task was allocated, so bad_alloc
     // leaked the frame (and never ran the destructors of its parameters).
     int alive = 0;
+    corio_test::LogCapture log;
     run_test([&]() -> Coro<> {
         {
             Coro<Wide64> c = tk_wide(Tracked(&alive));
@@ -1267,6 +1268,7 @@ TEST_CASE("create_task: a failure to allocate the task destroys the coroutine fr
         CHECK((co_await ok).v == 1);
     }());
     CHECK(alive == 0);
+    CHECK(log.count("never awaited") == 0);  // the caller got bad_alloc: no second report
 }
 
 TEST_CASE("Task handles hash by identity: a std::unordered_set keeps background tasks", "[tasks]") {

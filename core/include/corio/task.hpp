@@ -188,15 +188,16 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name, detail::SourceLoc
     if (closed_) throw_closed("create_task");
     if (!coro || coro.started()) detail::throw_bad_create_task(!coro, coro.function_name());
     // Everything that can throw comes before the Coro lets go of its frame, so that a
-    // failure (out of memory, a name too long to copy) still destroys the frame.
-    auto* t = new detail::TaskImpl<T>(*this, coro.handle(), next_task_id());
-    if (!name.empty()) {
-        try {
-            t->set_name(std::move(name));
-        } catch (...) {
-            t->abandon();
-            throw;
-        }
+    // failure (out of memory) still destroys the frame; not reported as "never awaited":
+    // the caller gets the exception.
+    detail::TaskImpl<T>* t = nullptr;
+    try {
+        t = new detail::TaskImpl<T>(*this, coro.handle(), next_task_id());
+        if (!name.empty()) t->set_name(std::move(name));
+    } catch (...) {
+        if (t) t->abandon();
+        detail::discard(std::move(coro));
+        throw;
     }
     auto h = coro.release();
     h.promise().task_ = t;

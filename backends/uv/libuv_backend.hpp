@@ -1,0 +1,79 @@
+// The libuv backend's insides, shared by its files: the backend itself (time, waiting,
+// wake-ups) and its network capability (TCP transports, listeners, DNS in tcp.cpp and
+// dns.cpp). Every uv handle or request it has open is a UvResource in one list, so that
+// closing the loop closes them all and nothing outlives libuv's loop.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corio/backend.hpp"
+#include "corio/network.hpp"
+
+namespace corio::backends::uv {
+
+// Something with a uv handle or request open on the backend's loop.
+class UvResource {
+public:
+    // The loop is closing: close the handle now (its close callback still runs).
+    virtual void shutdown() noexcept = 0;
+    UvResource* prev_resource = nullptr;
+    UvResource* next_resource = nullptr;
+
+protected:
+    ~UvResource() = default;
+};
+
+class LibuvBackend final : public Backend, public Network {
+public:
+    explicit LibuvBackend(uv_loop_t* external);
+    ~LibuvBackend() override;
+
+    const char* name() const noexcept override { return "libuv"; }
+    uv_loop_t* uv() const noexcept { return uv_; }
+    EventLoop& loop() const noexcept { return *loop_; }
+
+    void open(EventLoop& loop) override;
+    void close() noexcept override;
+    std::int64_t now() noexcept override { return static_cast<std::int64_t>(uv_hrtime()); }
+    void wait(std::int64_t deadline) override;
+    void poll() override { uv_run(uv_, UV_RUN_NOWAIT); }
+    void wake() noexcept override { uv_async_send(async_); }
+
+    // --- Network (tcp.cpp, dns.cpp) -------------------------------------------------------
+    Coro<std::vector<AddrInfo>> resolve(std::string host, int port, bool passive) override;
+    Coro<Transport*> connect(AddrInfo addr) override;
+    std::unique_ptr<Listener> listen(const AddrInfo& addr, int backlog,
+                                     std::function<void(Transport*)> on_connection) override;
+
+    void add_resource(UvResource& r) noexcept;
+    void remove_resource(UvResource& r) noexcept;
+
+private:
+    // Sockets must not kill the process with SIGPIPE when the peer is gone: as Python and
+    // Node do, SIGPIPE is ignored once sockets are used, unless the program set a handler.
+    void ensure_sigpipe_ignored() noexcept;
+
+    EventLoop* loop_ = nullptr;
+    uv_loop_t* uv_;
+    bool owned_;
+    bool open_ = false;
+    uv_timer_t* timer_ = nullptr;
+    uv_async_t* async_ = nullptr;
+    UvResource* resources_ = nullptr;
+};
+
+// libuv's error (a negative errno, or UV_EAI_*) as the OSError corio raises for `what`
+// ("connect to 127.0.0.1:9" + ": Connection refused").
+std::exception_ptr os_error(int uv_status, const std::string& what);
+// A sockaddr's numeric host and port.
+SockAddr to_sockaddr(const struct sockaddr* sa);
+// AddrInfo -> sockaddr (false if the host is not numeric for its family).
+bool from_addrinfo(const AddrInfo& a, struct sockaddr_storage& out);
+
+}  // namespace corio::backends::uv

@@ -1,6 +1,6 @@
 // corio's micro-benchmarks: the cost of spawning a task (create_task + gather), of one
-// sleep(0s) yield, of cancelling and awaiting a sleeping task, and the heap and RSS held by
-// a suspended sleeping task. Each workload runs --runs times on a fresh corio::run() loop and
+// sleep(0s) yield, of cancelling and awaiting a sleeping task, of a round trip over a
+// memory stream pair, and the heap and RSS held by a suspended sleeping task. Each workload runs --runs times on a fresh corio::run() loop and
 // the median is reported; allocations are counted by a replaced global operator new/delete
 // (usable block sizes, so rounding counts).
 // By default the heap is warm (see keep_heap_warm): timings measure corio, not page faults.
@@ -358,6 +358,39 @@ corio::Coro<OpRun> cancel_run(std::size_t n, std::size_t batch, bool cancel) {
     co_return OpRun{ns_between(t0, t1) / static_cast<double>(n), static_cast<double>(allocs) / static_cast<double>(n)};
 }
 
+// memstream: two tasks over corio::memory_stream_pair(). A writes 64 bytes and reads the 64
+// that come back (readexactly); B reads them (readexactly) and writes them back. No drain():
+// the 64 bytes stay far below the write buffer's high-water mark, so it would return at once.
+// A round trip is two writes, two readexactly and two deliveries through the loop.
+constexpr std::size_t kMemstreamBytes = 64;
+
+corio::Coro<> memstream_echo(corio::StreamReader reader, corio::StreamWriter writer, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string data = co_await reader.readexactly(static_cast<std::ptrdiff_t>(kMemstreamBytes));
+        writer.write(data);
+    }
+    writer.close();
+}
+
+corio::Coro<OpRun> memstream_run(std::size_t n) {
+    auto [a, b] = corio::memory_stream_pair();
+    corio::Task<> other = corio::create_task(memstream_echo(std::move(b.reader), std::move(b.writer), n));
+    const std::string message(kMemstreamBytes, 'm');
+    co_await corio::sleep(0s);  // let B reach its first readexactly
+    const std::uint64_t allocs0 = t_alloc.allocs;
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        a.writer.write(message);
+        const std::string back = co_await a.reader.readexactly(static_cast<std::ptrdiff_t>(kMemstreamBytes));
+        if (back != message) throw std::runtime_error("memstream: the echo differs from what was sent");
+    }
+    const auto t1 = Clock::now();
+    const std::uint64_t allocs = t_alloc.allocs - allocs0;
+    co_await other;
+    a.writer.close();
+    co_return OpRun{ns_between(t0, t1) / static_cast<double>(n), static_cast<double>(allocs) / static_cast<double>(n)};
+}
+
 std::size_t g_sleepers_started = 0;
 
 corio::Coro<> sleeper() {
@@ -451,6 +484,7 @@ struct Options {
     std::size_t n_timers = 1'000'000;
     std::size_t n_memory = 1'000'000;
     std::size_t n_cancel = 100'000;
+    std::size_t n_memstream = 1'000'000;
     std::size_t cancel_batch = 1'000;  // tasks created, cancelled and awaited together
     int runs = 3;
 #ifdef __EMSCRIPTEN__
@@ -467,15 +501,17 @@ struct Options {
     bool timers = true;
     bool memory = true;
     bool cancel = true;
+    bool memstream = true;
 };
 
 [[noreturn]] void usage(const std::string& error) {
     if (!error.empty()) fmt::print(stderr, "corio_bench: {}\n", error);
     fmt::print(stderr,
                "usage: corio_bench [--n-spawn N] [--n-yield N] [--n-pingpong N] [--n-lock N] [--n-timers N]\n"
-               "                   [--n-memory N] [--n-cancel N] [--cancel-batch B] [--runs K]\n"
+               "                   [--n-memory N] [--n-cancel N] [--cancel-batch B] [--n-memstream N] [--runs K]\n"
                "                   [--backend libuv|browser|virtual_time]\n"
-               "                   [--only spawn,yields,pingpong,lock,timers,memory,cancel] [--json] [--cold-heap]\n");
+               "                   [--only spawn,yields,pingpong,lock,timers,memory,cancel,memstream]\n"
+               "                   [--json] [--cold-heap]\n");
     std::exit(error.empty() ? 0 : 2);
 }
 
@@ -519,6 +555,8 @@ Options parse_options(int argc, char** argv) {
             o.n_memory = parse_count(arg, next());
         } else if (arg == "--n-cancel") {
             o.n_cancel = parse_count(arg, next());
+        } else if (arg == "--n-memstream") {
+            o.n_memstream = parse_count(arg, next());
         } else if (arg == "--cancel-batch") {
             o.cancel_batch = parse_count(arg, next());
         } else if (arg == "--runs") {
@@ -532,7 +570,7 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--cold-heap") {
             o.cold_heap = true;
         } else if (arg == "--only") {
-            o.spawn = o.yields = o.pingpong = o.lock = o.timers = o.memory = o.cancel = false;
+            o.spawn = o.yields = o.pingpong = o.lock = o.timers = o.memory = o.cancel = o.memstream = false;
             std::stringstream list(next());
             std::string item;
             while (std::getline(list, item, ',')) {
@@ -550,8 +588,11 @@ Options parse_options(int argc, char** argv) {
                     o.memory = true;
                 else if (item == "cancel")
                     o.cancel = true;
+                else if (item == "memstream")
+                    o.memstream = true;
                 else
-                    usage(fmt::format("unknown workload '{}' (spawn, yields, pingpong, lock, timers, memory, cancel)",
+                    usage(fmt::format("unknown workload '{}' (spawn, yields, pingpong, lock, timers, memory, cancel, "
+                                      "memstream)",
                                       item));
             }
         } else if (arg == "--help" || arg == "-h") {
@@ -644,7 +685,7 @@ std::string json_list(const std::vector<double>& v) {
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
 
-    std::optional<Samples> spawn, yields, pingpong, lock, timers, cancel_await, cancel_baseline;
+    std::optional<Samples> spawn, yields, pingpong, lock, timers, cancel_await, cancel_baseline, memstream;
     std::optional<MemoryRun> memory;
     std::vector<double> memory_peak_samples;
 
@@ -661,6 +702,7 @@ int main(int argc, char** argv) {
         cancel_await = repeat(o, true, [&] { return cancel_run(o.n_cancel, o.cancel_batch, true); });
         cancel_baseline = repeat(o, false, [&] { return cancel_run(o.n_cancel, o.cancel_batch, false); });
     }
+    if (o.memstream) memstream = repeat(o, true, [&] { return memstream_run(o.n_memstream); });
     if (o.memory) {
         std::vector<double> heap, cancel;
         std::vector<std::optional<double>> rss, peak;
@@ -715,6 +757,7 @@ int main(int argc, char** argv) {
                 fmt::format(R"("cancel_baseline_allocs_per_task": {:.6f})", median(cancel_baseline->allocs)));
             samples.push_back(fmt::format(R"("cancel_baseline_ns_per_task": {})", json_list(cancel_baseline->ns)));
         }
+        op(memstream, "n_memstream", o.n_memstream, "memstream_ns", "memstream_allocs");
         if (memory) {
             fields.push_back(fmt::format(R"("n_memory": {})", o.n_memory));
             fields.push_back(fmt::format(R"("memory_heap_bytes_per_task": {:.1f})", memory->heap_bytes_per_task));
@@ -759,6 +802,10 @@ int main(int argc, char** argv) {
         fmt::print("| cancel baseline: the same, sleep(0s) completes, no cancel | {:.1f} | – | ns/task |\n",
                    median(cancel_baseline->ns));
     }
+    if (memstream)
+        fmt::print("| memstream: memory_stream_pair, 64 B write + readexactly each way, N={} | {:.1f} | ≤ 150 "
+                   "| ns/round trip |\n",
+                   with_commas(o.n_memstream), median(memstream->ns));
     if (memory) {
         fmt::print("| memory: heap per sleeping task (counted), N={} | {:.0f} | ≤ 256 | bytes/task |\n",
                    with_commas(o.n_memory), memory->heap_bytes_per_task);
@@ -777,6 +824,7 @@ int main(int argc, char** argv) {
         fmt::print("allocations per cancelled task: {:.3f} (baseline {:.3f})\n", median(cancel_await->allocs),
                    median(cancel_baseline->allocs));
     }
+    if (memstream) fmt::print("allocations per memstream round trip: {:.3f}\n", median(memstream->allocs));
     if (memory) {
         fmt::print("peak RSS growth per sleeping task (VmHWM): {} bytes\n",
                    fmt_opt(memory->peak_rss_bytes_per_task, "{:.0f}"));

@@ -40,11 +40,13 @@ WORKLOADS = [
     ("cancel", "cancel_await_ns_per_task", "n_cancel", "ns",
      "create a task sleeping 1 h, let it start, cancel it, await it (the cancellation caught as an exception), "
      "1000 at a time; spawn included"),
+    ("memstream", "memstream_ns", "n_memstream", "ns",
+     "round trip over memory_stream_pair(): 64 B write + readexactly each way, two tasks (corio only)"),
     ("memory", "memory_peak_rss_bytes_per_task", "n_memory", "B", "peak RSS per suspended sleeping task"),
 ]
 
 # Issue 6's goals for corio (native): workload -> upper bound (cancel has only a ratio goal).
-GOALS = {"spawn": 100, "yields": 40, "pingpong": 150, "lock": 150, "timers": 300, "memory": 256}
+GOALS = {"spawn": 100, "yields": 40, "pingpong": 150, "lock": 150, "timers": 300, "memstream": 150, "memory": 256}
 # ... and its ratio goals: (peer, workload or None for every workload, minimum ratio, label or
 # None for "WORKLOAD: ≥ R× PEER").
 RATIO_GOALS = [("asio", "spawn", 10, None), ("asio", "yields", 4, None), ("uvloop", None, 50, None),
@@ -79,7 +81,7 @@ def load(raw_dir):
             cell = out[runtime].setdefault(wl, {"values": [], "n": data.get(n_key), "note": note})
             cell["values"].extend(samples if samples else [value])
         for k in ("spawn_allocs_per_task", "yield_allocs", "pingpong_allocs", "lock_allocs_per_acquire",
-                  "timer_allocs", "cancel_allocs_per_task", "cancel_baseline_ns_per_task",
+                  "timer_allocs", "cancel_allocs_per_task", "memstream_allocs", "cancel_baseline_ns_per_task",
                   "memory_heap_bytes_per_task", "cancel_ns_per_task"):
             if data.get(k) is not None:
                 extras[runtime].setdefault(k, []).append(data[k])
@@ -210,8 +212,9 @@ def markdown(table, extras, machine):
         lines.append("## Also measured")
         lines.append("")
         lines.append("| runtime | allocs/spawn | allocs/yield | allocs/pingpong | allocs/lock acquire | allocs/timer "
-                     "| allocs/cancelled task | counted heap B/sleeping task | memory phase: cancel ns/sleeping task |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                     "| allocs/cancelled task | allocs/memstream round trip | counted heap B/sleeping task "
+                     "| memory phase: cancel ns/sleeping task |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for rt, h in runtimes:
             e = extras.get(rt, {})
             if not e:
@@ -223,6 +226,7 @@ def markdown(table, extras, machine):
             lines.append(f"| {h} | {g('spawn_allocs_per_task', '.2f')} | {g('yield_allocs', '.3f')} | "
                          f"{g('pingpong_allocs', '.3f')} | {g('lock_allocs_per_acquire', '.3f')} | "
                          f"{g('timer_allocs', '.2f')} | {g('cancel_allocs_per_task', '.2f')} | "
+                         f"{g('memstream_allocs', '.2f')} | "
                          f"{g('memory_heap_bytes_per_task', '.0f')} | "
                          f"{g('cancel_ns_per_task', '.0f')} |")
         lines.append("")

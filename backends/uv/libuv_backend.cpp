@@ -128,6 +128,11 @@ void LibuvBackend::remove_resource(UvResource& r) noexcept {
     r.prev_resource = r.next_resource = nullptr;
 }
 
+char* LibuvBackend::read_buffer() {
+    if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadBuffer);
+    return read_buffer_.get();
+}
+
 void LibuvBackend::ensure_sigpipe_ignored() noexcept {
     static const bool once = [] {
         struct sigaction current {};

@@ -53,6 +53,10 @@ public:
 
     void add_resource(UvResource& r) noexcept;
     void remove_resource(UvResource& r) noexcept;
+    // One read buffer for every connection of the loop (as uvloop and Node do): a read's
+    // bytes are handed to the protocol, which copies what it keeps, before the next read.
+    static constexpr std::size_t kReadBuffer = 64 * 1024;
+    char* read_buffer();
 
 private:
     // Sockets must not kill the process with SIGPIPE when the peer is gone: as Python and
@@ -66,6 +70,7 @@ private:
     uv_timer_t* timer_ = nullptr;
     uv_async_t* async_ = nullptr;
     UvResource* resources_ = nullptr;
+    std::unique_ptr<char[]> read_buffer_;
 };
 
 // libuv's error (a negative errno, or UV_EAI_*) as the OSError corio raises for `what`

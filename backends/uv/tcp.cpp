@@ -1,8 +1,8 @@
 // TCP on libuv: the transport under StreamReader/StreamWriter, the listener under Server,
 // and connect. A write first tries the socket directly (uv_try_write: no copy, no request
 // when the kernel takes it all); what is left waits in one buffer while one uv_write is in
-// flight, so a busy connection allocates nothing per message. Reads land in one 64 KiB
-// buffer per connection, handed to the protocol as a view. Every object with a uv handle is
+// flight, so a busy connection allocates nothing per message. Reads land in the loop's one
+// 64 KiB buffer, handed to the protocol as a view. Every object with a uv handle is
 // freed from the handle's close callback, never before (libuv's rule).
 #include <fmt/format.h>
 
@@ -18,8 +18,6 @@
 namespace corio::backends::uv {
 
 namespace {
-
-constexpr std::size_t kReadBuffer = 64 * 1024;
 
 class TcpTransport final : public Transport, public UvResource {
 public:
@@ -88,10 +86,11 @@ public:
             stream(),
             [](uv_handle_t* h, std::size_t, uv_buf_t* buf) {
                 auto* t = static_cast<TcpTransport*>(h->data);
-                if (!t->read_buf_) t->read_buf_ = std::make_unique<char[]>(kReadBuffer);
-                *buf = uv_buf_init(t->read_buf_.get(), kReadBuffer);
+                *buf = uv_buf_init(t->backend_.read_buffer(), LibuvBackend::kReadBuffer);
             },
-            [](uv_stream_t* s, ssize_t n, const uv_buf_t*) { static_cast<TcpTransport*>(s->data)->on_read(n); });
+            [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+                static_cast<TcpTransport*>(s->data)->on_read(n, buf->base);
+            });
     }
 
     bool is_reading() const noexcept override { return reading_; }
@@ -136,12 +135,12 @@ public:
 private:
     ~TcpTransport() override = default;
 
-    void on_read(ssize_t n) {
+    void on_read(ssize_t n, const char* data) {
         if (n > 0) {
             if (protocol_) {
                 EventLoop& loop = backend_.loop();
                 call_guarded(loop, "data_received", [&] {
-                    protocol_->data_received(std::string_view(read_buf_.get(), static_cast<std::size_t>(n)));
+                    protocol_->data_received(std::string_view(data, static_cast<std::size_t>(n)));
                 });
             }
         } else if (n == UV_EOF) {
@@ -226,7 +225,6 @@ private:
     uv_tcp_t tcp_;
     uv_write_t write_req_;
     uv_shutdown_t shutdown_req_;
-    std::unique_ptr<char[]> read_buf_;
     std::string pending_;   // bytes waiting for the write in flight to finish
     std::string inflight_;  // the bytes of the write in flight
     SockAddr peer_;

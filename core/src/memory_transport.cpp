@@ -1,9 +1,10 @@
 // memory_stream_pair(): two transports joined in memory, with TCP's observable behaviour for
-// the streams on top: bytes arrive in a later loop iteration, a reader that stops reading
-// (above twice its limit) stops the flow, so the writer's buffer grows past its high-water
-// mark and drain() waits; close() delivers what is buffered and then EOF; writing to an end
-// that has closed resets the connection. Each transport is the loop callback that delivers
-// its own bytes, so a write allocates nothing beyond the bytes.
+// the streams on top: a reading peer gets the bytes at once (its task runs later, as after
+// a TCP read), a reader that stops reading (above twice its limit) stops the flow, so the
+// writer's buffer grows past its high-water mark and drain() waits; close() delivers what is
+// buffered and then EOF, in a later loop iteration; writing to an end that has closed resets
+// the connection. Each transport is the loop callback that delivers what it buffered, so a
+// write allocates nothing beyond the bytes.
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -43,6 +44,13 @@ public:
             // true from here on, so a drain() right after lets the loop deliver the reset.
             reset_ = true;
             schedule();
+            return;
+        }
+        // A peer that reads gets the bytes at once, as a TCP peer's kernel does (the reader
+        // still runs in its own, later step); one that does not (paused above its limit, or
+        // not started) leaves them in our buffer, which is what makes drain() wait.
+        if (out_.empty() && !eof_queued_ && peer_->accepts_data() && peer_->protocol_) {
+            peer_->protocol_->data_received(data);
             return;
         }
         out_.append(data);
@@ -97,6 +105,8 @@ private:
         ref();  // the ready queue's
         detail::core(loop()).schedule_callback(this);
     }
+
+    bool accepts_data() const noexcept { return started_ && reading_ && !closing_ && !closed_ && !lost_; }
 
     void deliver() {
         MemoryTransport* peer = peer_;

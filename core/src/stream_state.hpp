@@ -34,8 +34,12 @@ public:
     public:
         explicit Ref(StreamState* s) noexcept : s_(s) { s_->ref(); }
         Ref(const Ref& o) noexcept : s_(o.s_) { s_->ref(); }
+        // A coroutine moves its parameter into the frame: no count traffic per operation.
+        Ref(Ref&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
         Ref& operator=(const Ref&) = delete;
-        ~Ref() { s_->unref(); }
+        ~Ref() {
+            if (s_) s_->unref();
+        }
         StreamState* operator->() const noexcept { return s_; }
         StreamState& operator*() const noexcept { return *s_; }
 
@@ -94,7 +98,22 @@ private:
     void consume(std::size_t n) noexcept;
     void maybe_resume_transport() noexcept;
     void wakeup_waiter() noexcept;
-    static Coro<> wait_for_data(Ref self, const char* function);
+    // co_await WaitForData(state, "read"): parks the reading task (in its own frame, no
+    // coroutine of its own) until data, EOF or an exception arrives.
+    class WaitForData final : public Park {
+    public:
+        WaitForData(StreamState& s, const char* function) : Park(s.data_waiter_), s_(s) {
+            s.begin_wait_for_data(function);
+        }
+        void await_resume() {
+            Park::await_resume();
+            if (s_.exception_) std::rethrow_exception(s_.exception_);
+        }
+
+    private:
+        StreamState& s_;
+    };
+    void begin_wait_for_data(const char* function);
     void detach_server() noexcept;
     void release_transport() noexcept;
     [[noreturn]] void throw_lost(const char* function) const;

@@ -162,23 +162,31 @@ void StreamState::consume(std::size_t n) noexcept {
 }
 
 std::string StreamState::take(std::size_t n) {
+    if (head_ == 0 && n >= buf_.size()) {
+        // All of it: hand the buffer itself over instead of copying it (a 64 KiB echo made
+        // two copies), and reserve the next one as large, which is the allocation the copy
+        // made: same sizes each time, so the allocator reuses the block the caller frees
+        // (a new buffer grown by appends instead made glibc trim and fault in pages).
+        std::string out = std::move(buf_);
+        buf_ = std::string();
+        buf_.reserve(std::min(out.capacity(), 2 * limit_));  // not a one-off giant forever
+        return out;
+    }
     std::string out(buffered().substr(0, n));
     consume(out.size());
     return out;
 }
 
-Coro<> StreamState::wait_for_data(Ref self, const char* function) {
-    if (!self->data_waiter_.empty())
+void StreamState::begin_wait_for_data(const char* function) {
+    if (!data_waiter_.empty())
         throw RuntimeError(fmt::format("StreamReader::{}() called while another task is already waiting for "
                                        "incoming data",
                                        function));
     // Reading resumes even above the limit: the caller needs more bytes (readexactly).
-    if (self->reading_paused_) {
-        self->reading_paused_ = false;
-        if (self->transport_) self->transport_->resume_reading();
+    if (reading_paused_) {
+        reading_paused_ = false;
+        if (transport_) transport_->resume_reading();
     }
-    co_await Park(self->data_waiter_);
-    if (self->exception_) std::rethrow_exception(self->exception_);
 }
 
 Coro<std::string> StreamState::read(Ref self, std::ptrdiff_t n) {
@@ -195,12 +203,12 @@ Coro<std::string> StreamState::read(Ref self, std::ptrdiff_t n) {
             } else if (s.eof_) {
                 break;
             } else {
-                co_await wait_for_data(self, "read");
+                co_await WaitForData(s, "read");
             }
         }
         co_return all;
     }
-    if (s.available() == 0 && !s.eof_) co_await wait_for_data(self, "read");
+    if (s.available() == 0 && !s.eof_) co_await WaitForData(s, "read");
     std::string data = s.take(std::min<std::size_t>(static_cast<std::size_t>(n), s.available()));
     s.maybe_resume_transport();
     co_return data;
@@ -224,7 +232,7 @@ Coro<std::string> StreamState::readuntil(Ref self, std::string separator) {
             if (offset > s.limit_) throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
         }
         if (s.eof_) throw IncompleteReadError(s.take(s.available()), std::nullopt);
-        co_await wait_for_data(self, "readuntil");
+        co_await WaitForData(s, "readuntil");
     }
     if (isep > s.limit_) throw LimitOverrunError("Separator is found, but chunk is longer than limit", isep);
     std::string chunk = s.take(isep + seplen);
@@ -269,7 +277,7 @@ Coro<std::string> StreamState::readexactly(Ref self, std::ptrdiff_t n) {
     const auto want = static_cast<std::size_t>(n);
     while (s.available() < want) {
         if (s.eof_) throw IncompleteReadError(s.take(s.available()), want);
-        co_await wait_for_data(self, "readexactly");
+        co_await WaitForData(s, "readexactly");
     }
     std::string data = s.take(want);
     s.maybe_resume_transport();

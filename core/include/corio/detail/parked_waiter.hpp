@@ -98,7 +98,7 @@ inline void ParkedWaiter::unlink() noexcept {
 }
 
 // co_await Park(list): wait until woken; CancelledError if cancelled meanwhile.
-class Park final : public ParkedWaiter {
+class Park : public ParkedWaiter {
 public:
     explicit Park(List& list) noexcept : list_(list) {}
     template <class P>

@@ -22,10 +22,19 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::submit(ThreadJob& job) {
     std::lock_guard lock(mutex_);
     jobs_.push_back(&job);
-    if (idle_ == 0 && threads_.size() < max_threads_)
-        threads_.emplace_back([this] { work(); });
-    else
+    if (idle_ == 0 && threads_.size() < max_threads_) {
+        try {
+            threads_.emplace_back([this] { work(); });
+        } catch (...) {
+            // No thread to run it (a build without threads): refuse the job, unless a
+            // worker that exists will come for it.
+            if (!threads_.empty()) return;
+            jobs_.pop_back();
+            throw;
+        }
+    } else {
         cv_.notify_one();
+    }
 }
 
 void ThreadPool::work() {

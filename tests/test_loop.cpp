@@ -966,3 +966,42 @@ TEST_CASE("backends::libuv(uv_loop_t*) runs corio on the application's uv loop",
     CHECK(uv_api.loop_close(&uv) == 0);
 }
 #endif
+
+TEST_CASE("run_for runs what is ready, without blocking, and says when to come back", "[loop]") {
+    // The entry a host that owns the event loop pumps (the JavaScript library build).
+    corio::EventLoop loop(corio_test::make_backend());
+    std::vector<std::string> log;
+    auto body = [&]() -> Coro<> {
+        log.push_back("start");
+        co_await corio::sleep(0s);
+        log.push_back("yielded");
+        co_await corio::sleep(50ms);
+        log.push_back("end");
+    };
+    corio::Task<> t = loop.create_task(body());
+    const auto start = std::chrono::steady_clock::now();
+    const std::int64_t next = loop.run_for(std::chrono::milliseconds(100));
+    CHECK(std::chrono::steady_clock::now() - start < 40ms);  // it did not wait for the timer
+    CHECK(log == std::vector<std::string>{"start", "yielded"});
+    CHECK(next > 0);
+    CHECK(next <= 50'000'000);
+    CHECK_FALSE(loop.is_running());
+    if (corio_test::backend_name() == "libuv") {
+        std::this_thread::sleep_for(60ms);
+        CHECK(loop.run_for(std::chrono::milliseconds(100)) == -1);  // nothing left: idle
+        CHECK(log.back() == "end");
+        CHECK(t.done());
+    } else {
+        loop.run_until_complete(*t.base());  // virtual time moves only when the loop waits
+    }
+    // Work that stays ready past the budget: it comes back with 0 (call again at once).
+    bool stop = false;
+    auto spinner = [&]() -> Coro<> {
+        while (!stop) co_await corio::sleep(0s);
+    };
+    corio::Task<> s = loop.create_task(spinner());
+    CHECK(loop.run_for(std::chrono::milliseconds(2)) == 0);
+    stop = true;
+    loop.run_until_complete(*s.base());
+    loop.close();
+}

@@ -375,6 +375,28 @@ void EventLoop::run_until_complete(detail::FutureBase& f) {
     while (!f.done()) run_once();
 }
 
+std::int64_t EventLoop::run_for(std::chrono::nanoseconds budget) {
+    RunningScope scope(*this, running_);
+    thread_ = std::this_thread::get_id();
+    backend_->poll();
+    after_io();
+    // The budget is real time (the host's page must get its turn), also under virtual time.
+    const auto end = std::chrono::steady_clock::now() + budget;
+    // Iterations as run_once runs them (what is ready at the start of each), until nothing
+    // is ready or the budget is spent; due timers and posted callbacks join between them.
+    while (!ready_.empty()) {
+        const std::size_t n = ready_.size();
+        run_ready(n);
+        ready_.shrink_if_drained();
+        after_io();
+        if (std::chrono::steady_clock::now() >= end) break;
+    }
+    if (!ready_.empty()) return 0;
+    const std::int64_t next = timers_.next_deadline();
+    if (next == detail::kNoDeadline) return -1;
+    return std::max<std::int64_t>(0, next - clock_ns());
+}
+
 void EventLoop::cancel_all_tasks() {
     RunningScope scope(*this, running_);
     // Tasks created while others are being cancelled are cancelled in the next round.
@@ -397,9 +419,14 @@ void EventLoop::cancel_all_tasks() {
 void EventLoop::run_in_thread(ThreadJob& job) {
     if (closed_) throw RuntimeError("the event loop is closed");
     ++external_work_;
-    if (backend_->submit(job)) return;
-    if (!pool_) pool_ = std::make_unique<detail::ThreadPool>(*this);
-    pool_->submit(job);
+    try {
+        if (backend_->submit(job)) return;
+        if (!pool_) pool_ = std::make_unique<detail::ThreadPool>(*this);
+        pool_->submit(job);
+    } catch (...) {
+        --external_work_;  // not submitted: nothing will come back
+        throw;
+    }
 }
 
 void EventLoop::shutdown_asyncgens() {

@@ -134,6 +134,11 @@ public:
     void run_until_complete(detail::FutureBase& f);
     // One iteration: wait for (or poll) I/O and timers, then run what was ready at its start.
     void run_once();
+    // For a host that owns the event loop (the JavaScript library build, an application's
+    // own loop): polls without blocking, runs what is ready for at most about `budget`, and
+    // says when to call again: 0 (work is ready now), the nanoseconds until the next timer,
+    // or -1 (nothing to do until something outside wakes the backend).
+    std::int64_t run_for(std::chrono::nanoseconds budget);
     // Cancels every pending task and runs until all have finished (asyncio.run's shutdown).
     void cancel_all_tasks();
     // Closes (aclose) every async generator that was started and has not finished.

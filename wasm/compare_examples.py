@@ -19,6 +19,8 @@ import time
 
 NODE = ["node", "--no-experimental-fetch"]
 SOCKET_EXAMPLES = {"echo_server", "echo_client"}
+# Modules for the npm package, not programs (scripts/test_node.sh loads them).
+LIBRARY_EXAMPLES = {"user_module"}
 TIMEOUT = 60
 
 
@@ -66,7 +68,7 @@ def main():
     native_dir, wasm_dir, names = sys.argv[1], sys.argv[2], sys.argv[3:]
     if not names:
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
-        names = sorted(f[:-4] for f in os.listdir(src) if f.endswith(".cpp") and f[:-4] not in SOCKET_EXAMPLES)
+        names = sorted(f[:-4] for f in os.listdir(src) if f.endswith(".cpp") and f[:-4] not in SOCKET_EXAMPLES | LIBRARY_EXAMPLES)
     sys.stdout.reconfigure(encoding="utf-8", errors="replace")
     # Every pair at once: the examples mostly sleep, and the longest (lock) takes 10 s.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:

@@ -1,0 +1,117 @@
+// The library build's backend (the npm package, modules JS calls into): no Asyncify and no
+// blocking. The JS event loop drives corio's loop: corio_pump() runs what is ready for at
+// most a time budget and says when to run again, and the JS half arms exactly one macrotask
+// hop or one setTimeout for that. With nothing to do it arms nothing, so an idle module
+// never keeps Node alive. wasm/README.md ("wasm as a library") says why.
+#include <emscripten.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "corio/backends/browser.hpp"
+#include "corio/detail/timer_heap.hpp"
+#include "corio/errors.hpp"
+#include "corio/event_loop.hpp"
+#include "corio/run.hpp"
+
+namespace {
+
+// Module.corioPump: `soon()` runs the pump in a later macrotask (setImmediate in Node, a
+// MessageChannel message in a page: never setTimeout(0) with its clamp, never a microtask,
+// which would starve rendering); `later(ms)` after a delay; at most one of them is armed.
+EM_JS(void, corio_js_pump_setup, (), {
+    if (Module.corioPump) return;
+    var hop;
+    if (typeof setImmediate === 'function') {
+        hop = setImmediate;
+    } else {
+        var channel = new MessageChannel();
+        var queue = [];
+        channel.port1.onmessage = function() { queue.shift()(); };
+        hop = function(f) { queue.push(f); channel.port2.postMessage(0); };
+    }
+    var p = { hopArmed: false, timer: null };
+    p.run = function() {
+        p.hopArmed = false;
+        if (p.timer !== null) { clearTimeout(p.timer); p.timer = null; }
+        var next = Module._corio_pump();
+        if (next === 0) p.soon();
+        else if (next > 0) p.later(next);
+    };
+    p.soon = function() {
+        if (p.hopArmed) return;
+        p.hopArmed = true;
+        if (p.timer !== null) { clearTimeout(p.timer); p.timer = null; }
+        hop(p.run);
+    };
+    p.later = function(ms) {
+        if (p.hopArmed) return;
+        if (p.timer !== null) clearTimeout(p.timer);
+        p.timer = setTimeout(function() { p.timer = null; p.run(); }, Math.min(ms, 2147483647));
+    };
+    Module.corioPump = p;
+});
+
+EM_JS(void, corio_js_pump_soon, (), { Module.corioPump.soon(); });
+
+// A step batch runs at most this long before the page gets a turn (rendering, input, I/O).
+constexpr auto kBudget = std::chrono::milliseconds(4);
+
+class JsPumpBackend final : public corio::Backend {
+public:
+    const char* name() const noexcept override { return "browser"; }
+    void open(corio::EventLoop&) override {
+        if (open_) throw corio::RuntimeError("this backend is already in use by another event loop");
+        corio_js_pump_setup();
+        open_ = true;
+    }
+    void close() noexcept override { open_ = false; }
+    std::int64_t now() noexcept override { return static_cast<std::int64_t>(emscripten_get_now() * 1e6); }
+    void wait(std::int64_t) override {
+        throw corio::RuntimeError(
+            "corio::run() is not available in corio's JavaScript library build: its loop runs on the JS event "
+            "loop; export coroutines with corio::js::export_async instead");
+    }
+    void poll() override {}
+    // Only the main thread has a loop here (the library build has no threads).
+    void wake() noexcept override { corio_js_pump_soon(); }
+    bool submit(corio::ThreadJob&) override {
+        throw corio::RuntimeError("to_thread() is not available in corio's JavaScript library build (it has no threads)");
+    }
+
+private:
+    bool open_ = false;
+};
+
+}  // namespace
+
+namespace corio::backends {
+std::shared_ptr<Backend> browser() { return std::make_shared<JsPumpBackend>(); }
+}  // namespace corio::backends
+
+namespace corio::detail {
+std::shared_ptr<Backend> default_backend() { return backends::browser(); }
+
+// The loop JS drives: one per module, made on first use, never destroyed (the module lives
+// as long as the JS realm that loaded it).
+EventLoop& js_loop() {
+    static EventLoop* loop = new EventLoop(backends::browser());
+    return *loop;
+}
+}  // namespace corio::detail
+
+// Runs what is ready; returns when to run again in ms: 0 now, -1 never (until woken).
+extern "C" EMSCRIPTEN_KEEPALIVE double corio_pump() {
+    corio::EventLoop& loop = corio::detail::js_loop();
+    std::int64_t next = -1;
+    try {
+        next = loop.run_for(kBudget);
+    } catch (...) {
+        // Only a loop already running (a pump called from inside a step) refuses; try later.
+        return 0;
+    }
+    if (next < 0) return -1;
+    if (next == 0) return 0;
+    return std::ceil(static_cast<double>(next) / 1e6);
+}

@@ -1,0 +1,87 @@
+// The npm package's demo module: the seed's idioms as JS functions that return Promises
+// (API.md, "JavaScript"). `import { load } from 'corio'; const demo = await load();`
+#include <corio/js.hpp>
+
+#include <emscripten/bind.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using emscripten::val;
+
+namespace {
+
+corio::Coro<std::string> fetch_data(std::string url, int ms) {
+    co_await corio::sleep(std::chrono::milliseconds(ms));
+    co_return "Data from " + url;
+}
+
+// gather in argument order, after the longest delay.
+corio::Coro<std::vector<std::string>> gather_data(std::vector<std::string> urls, std::vector<int> delays_ms) {
+    if (urls.size() != delays_ms.size()) throw corio::ValueError("gatherData(): urls and delaysMs differ in length");
+    std::vector<corio::Coro<std::string>> fetches;
+    for (std::size_t i = 0; i < urls.size(); ++i) fetches.push_back(fetch_data(urls[i], delays_ms[i]));
+    co_return co_await corio::gather(std::move(fetches));
+}
+
+corio::Coro<> fail(std::string message) {
+    co_await corio::sleep(0s);
+    throw std::runtime_error(message);
+}
+
+corio::Coro<> sleep_ms(int ms) { co_await corio::sleep(std::chrono::milliseconds(ms)); }
+
+corio::Coro<std::string> wait_for_ms(int ms, int timeout_ms) {
+    co_await corio::wait_for(corio::sleep(std::chrono::milliseconds(ms)), std::chrono::milliseconds(timeout_ms));
+    co_return "done";
+}
+
+// Awaits fn()'s Promise: String(value), or "caught: " + what() of the JsError.
+corio::Coro<std::string> call_js(val fn) {
+    try {
+        val v = co_await corio::js::await_promise(fn());
+        co_return val::global("String")(v).as<std::string>();
+    } catch (const corio::js::JsError& e) {
+        co_return std::string("caught: ") + e.what();
+    }
+}
+
+// n operations of ms each under Semaphore(limit): the most that ran at once.
+corio::Coro<int> limited(int n, int limit, int ms) {
+    corio::Semaphore sem(limit);
+    int running = 0;
+    int most = 0;
+    auto operation = [&]() -> corio::Coro<> {
+        auto permit = co_await sem.acquire();
+        most = std::max(most, ++running);
+        co_await corio::sleep(std::chrono::milliseconds(ms));
+        --running;
+    };
+    std::vector<corio::Coro<>> ops;
+    for (int i = 0; i < n; ++i) ops.push_back(operation());
+    co_await corio::gather(std::move(ops));
+    co_return most;
+}
+
+corio::AsyncGenerator<int> counter(int n) {
+    for (int i = 0; i < n; ++i) {
+        co_await corio::sleep(0s);
+        co_yield i;
+    }
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(corio_demo) {
+    corio::js::export_async("fetchData", &fetch_data);
+    corio::js::export_async("gatherData", &gather_data);
+    corio::js::export_async("fail", &fail);
+    corio::js::export_async("sleep", &sleep_ms);
+    corio::js::export_async("waitFor", &wait_for_ms);
+    corio::js::export_async("callJs", &call_js);
+    corio::js::export_async("limited", &limited);
+    corio::js::export_async("counter", &counter);
+}

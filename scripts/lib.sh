@@ -28,6 +28,6 @@ setup_build() {
 }
 
 # Packages the native build and its tests need.
-NATIVE_PACKAGES=(g++ clang meson ninja-build pkg-config python3 ccache libuv1-dev libfmt-dev catch2 nlohmann-json3-dev)
+NATIVE_PACKAGES=(g++ clang meson ninja-build pkg-config python3 ccache libuv1-dev libfmt-dev catch2 nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev python3-aiohttp openssl)
 
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/build/ccache}"

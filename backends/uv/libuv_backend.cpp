@@ -128,6 +128,13 @@ void LibuvBackend::remove_resource(UvResource& r) noexcept {
     r.prev_resource = r.next_resource = nullptr;
 }
 
+std::unique_ptr<http::detail::Engine> LibuvBackend::make_http_engine(const std::string& scheme,
+                                                                     const http::SessionOptions& options) {
+    if (scheme == "http") return http::detail::make_stream_engine(options);
+    if (scheme == "https") return make_curl_engine(*this, options);
+    return nullptr;
+}
+
 char* LibuvBackend::read_buffer() {
     if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadBuffer);
     return read_buffer_.get();

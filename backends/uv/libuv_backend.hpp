@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "corio/backend.hpp"
+#include "corio/http/engine.hpp"
 #include "corio/network.hpp"
 
 namespace corio::backends::uv {
@@ -29,7 +30,7 @@ protected:
     ~UvResource() = default;
 };
 
-class LibuvBackend final : public Backend, public Network {
+class LibuvBackend final : public Backend, public Network, public http::detail::HttpBackend {
 public:
     explicit LibuvBackend(uv_loop_t* external);
     ~LibuvBackend() override;
@@ -50,6 +51,10 @@ public:
     Coro<Transport*> connect(AddrInfo addr) override;
     std::unique_ptr<Listener> listen(const AddrInfo& addr, int backlog,
                                      std::function<void(Transport*)> on_connection) override;
+
+    // --- HttpBackend: plain http on corio's streams, https on libcurl (curl.cpp) -----------
+    std::unique_ptr<http::detail::Engine> make_http_engine(const std::string& scheme,
+                                                           const http::SessionOptions& options) override;
 
     void add_resource(UvResource& r) noexcept;
     void remove_resource(UvResource& r) noexcept;
@@ -72,6 +77,9 @@ private:
     UvResource* resources_ = nullptr;
     std::unique_ptr<char[]> read_buffer_;
 };
+
+// https on libcurl's multi interface, on this backend's uv loop (curl.cpp).
+std::unique_ptr<http::detail::Engine> make_curl_engine(LibuvBackend& backend, const http::SessionOptions& options);
 
 // libuv's error (a negative errno, or UV_EAI_*) as the OSError corio raises for `what`
 // ("connect to 127.0.0.1:9" + ": Connection refused").

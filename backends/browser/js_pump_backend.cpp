@@ -17,9 +17,12 @@
 
 namespace {
 
-// Module.corioPump: `soon()` runs the pump in a later macrotask (setImmediate in Node, a
-// MessageChannel message in a page: never setTimeout(0) with its clamp, never a microtask,
-// which would starve rendering); `later(ms)` after a delay; at most one of them is armed.
+// Module.corioPump: `now()` runs the pump at once (after a bridge entry: a call starts its
+// task as a JS async function starts its body); `soon()` in a later macrotask (setImmediate
+// in Node, a MessageChannel message in a page: never setTimeout(0) with its clamp, never a
+// microtask, which would starve rendering); a timer for the earliest deadline, kept while
+// that deadline does not move, and cleared when no timer is left (an aborted long sleep
+// must not keep Node alive).
 EM_JS(void, corio_js_pump_setup, (), {
     if (Module.corioPump) return;
     var hop;
@@ -31,29 +34,47 @@ EM_JS(void, corio_js_pump_setup, (), {
         channel.port1.onmessage = function() { queue.shift()(); };
         hop = function(f) { queue.push(f); channel.port2.postMessage(0); };
     }
-    var p = { hopArmed: false, timer: null };
-    p.run = function() {
-        p.hopArmed = false;
+    var p = { hopArmed: false, timer: null, deadline: 0 };
+    var clearTimer = function() {
         if (p.timer !== null) { clearTimeout(p.timer); p.timer = null; }
-        var next = Module._corio_pump();
-        if (next === 0) p.soon();
-        else if (next > 0) p.later(next);
     };
+    // next: 0 run again soon, > 0 in that many ms, -1 nothing to wait for, -2 the loop is
+    // running already (an entry from inside a step): that pump arms when it ends.
+    var arm = function(next) {
+        if (next === -2) return;
+        if (next === 0) { p.soon(); return; }
+        if (next < 0) { clearTimer(); return; }
+        var deadline = performance.now() + next;
+        if (p.timer !== null && Math.abs(p.deadline - deadline) < 1) return;
+        clearTimer();
+        p.deadline = deadline;
+        p.timer = setTimeout(function() { p.timer = null; p.now(); }, Math.min(next, 2147483647));
+    };
+    p.now = function() {
+        var next;
+        try {
+            next = Module._corio_pump();
+        } catch (e) {
+            // A JS exception that unwound through C++ (an emscripten::val call that threw):
+            // uncaught, as from any callback; the loop goes on with what is left.
+            setTimeout(function() { throw e; }, 0);
+            next = 0;
+        }
+        arm(next);
+    };
+    var fromHop = function() { p.hopArmed = false; p.now(); };
     p.soon = function() {
         if (p.hopArmed) return;
         p.hopArmed = true;
-        if (p.timer !== null) { clearTimeout(p.timer); p.timer = null; }
-        hop(p.run);
-    };
-    p.later = function(ms) {
-        if (p.hopArmed) return;
-        if (p.timer !== null) clearTimeout(p.timer);
-        p.timer = setTimeout(function() { p.timer = null; p.run(); }, Math.min(ms, 2147483647));
+        hop(fromHop);
     };
     Module.corioPump = p;
 });
 
 EM_JS(void, corio_js_pump_soon, (), { Module.corioPump.soon(); });
+// performance.now(): 3.1.6's emscripten_get_now() is process.hrtime() under Node, which
+// allocates an Array per read and was a fifth of a call's time.
+EM_JS(double, corio_js_now, (), { return performance.now(); });
 
 // A step batch runs at most this long before the page gets a turn (rendering, input, I/O).
 constexpr auto kBudget = std::chrono::milliseconds(4);
@@ -67,7 +88,8 @@ public:
         open_ = true;
     }
     void close() noexcept override { open_ = false; }
-    std::int64_t now() noexcept override { return static_cast<std::int64_t>(emscripten_get_now() * 1e6); }
+    std::int64_t now() noexcept override { return static_cast<std::int64_t>(corio_js_now() * 1e6); }
+    std::int64_t real_now() noexcept override { return now(); }
     void wait(std::int64_t) override {
         throw corio::RuntimeError(
             "corio::run() is not available in corio's JavaScript library build: its loop runs on the JS event "
@@ -101,9 +123,11 @@ EventLoop& js_loop() {
 }
 }  // namespace corio::detail
 
-// Runs what is ready; returns when to run again in ms: 0 now, -1 never (until woken).
+// Runs what is ready; returns when to run again in ms: 0 now, -1 never (until woken), -2
+// not now: the loop is running (called from inside a step), and that run arms the next.
 extern "C" EMSCRIPTEN_KEEPALIVE double corio_pump() {
     corio::EventLoop& loop = corio::detail::js_loop();
+    if (loop.is_running()) return -2;
     std::int64_t next = -1;
     try {
         next = loop.run_for(kBudget);

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,25 +20,48 @@ function toPath(pathOrUrl) {
   return path.resolve(pathOrUrl);
 }
 
-// The exported functions of an instantiated module, on a plain object.
+// The exported functions of an instantiated module, on a plain object. The Promise side of
+// each call lives in the module's bridge (wasm/js/src/js_bridge.cpp, Module.corioBridge).
 function wrap(mod) {
   const api = {};
-  for (const e of mod.__corio_exports()) {
+  const list = mod.__corio_exports();  // also installs mod.corioBridge
+  const bridge = mod.corioBridge;
+  for (const e of list) {
+    const { name, arity, index } = e;
     if (e.kind === 'generator') {
-      api[e.name] = (...args) => mod.__corio_gen_start(e.index, args.slice(0, e.arity));
+      api[name] = (...args) => bridge.generator(index, args.slice(0, arity));
     } else {
-      api[e.name] = (...args) => {
-        if (args.length > e.arity + 1) {
-          return Promise.reject(new TypeError(`${e.name}(): expected ${e.arity} argument(s) and an optional { signal }, got ${args.length}`));
+      api[name] = (...args) => {
+        if (args.length > arity + 1) {
+          return Promise.reject(new TypeError(`${name}(): expected ${arity} argument(s) and an optional { signal }, got ${args.length}`));
         }
-        return mod.__corio_call(e.index, args.slice(0, e.arity), args[e.arity]);
+        return bridge.call(index, name, args.length > arity ? args.slice(0, arity) : args, args[arity]);
       };
     }
-    Object.defineProperty(api[e.name], 'name', { value: e.name });
+    Object.defineProperty(api[name], 'name', { value: name });
   }
   // For tests and diagnostics: the Emscripten module itself.
   Object.defineProperty(api, '$module', { value: mod, enumerable: false });
   return api;
+}
+
+// Emscripten's factory from a module's .js. It is CommonJS; in a folder whose package.json
+// says "type": "module" Node would read a .js there as an ES module (require() then gives no
+// factory), so such a file is evaluated as the CommonJS it is.
+async function factoryOf(file) {
+  let exported;
+  try {
+    exported = require(file);
+  } catch (e) {
+    if (e?.code !== 'ERR_REQUIRE_ESM') throw e;
+  }
+  if (typeof exported === 'function') return exported;
+  if (exported !== undefined && typeof exported?.default === 'function') return exported.default;
+  const source = await readFile(file, 'utf8');
+  const module = { exports: {} };
+  const body = vm.compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  body.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  return module.exports;
 }
 
 const cache = new Map();
@@ -46,7 +70,7 @@ export async function load(pathOrUrl) {
   const file = pathOrUrl === undefined ? path.join(here, 'corio.js') : toPath(pathOrUrl);
   if (!cache.has(file)) {
     cache.set(file, (async () => {
-      const factory = require(file);
+      const factory = await factoryOf(file);
       if (typeof factory !== 'function') throw new TypeError(`load(): ${file} is not a module built with corio (no factory exported)`);
       const wasmBinary = await readFile(file.replace(/\.c?js$/, '.wasm'));
       const mod = await factory({ wasmBinary });

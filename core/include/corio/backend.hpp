@@ -3,6 +3,7 @@
 // from any thread. It needs no change in the core to add one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -35,6 +36,12 @@ public:
 
     // Monotonic time in nanoseconds; the zero point is the backend's own.
     virtual std::int64_t now() noexcept = 0;
+
+    // Real monotonic time in nanoseconds, for run_for's budget (which is real time also
+    // under virtual time). A backend with a cheaper clock than steady_clock overrides it.
+    virtual std::int64_t real_now() noexcept {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
 
     // Blocks until `deadline` (a now() value; detail::kNoDeadline: no limit) has passed, or
     // wake() was called, or I/O completed; runs the I/O callbacks that are due.

@@ -39,11 +39,12 @@ corio::Coro<std::string> wait_for_ms(int ms, int timeout_ms) {
     co_return "done";
 }
 
-// Awaits fn()'s Promise: String(value), or "caught: " + what() of the JsError.
-corio::Coro<std::string> call_js(val fn) {
+// Awaits fn()'s Promise: String(value), or "caught: " + what() of the JsError (also when
+// fn() throws, or String(value) does).
+corio::Coro<std::string> call_js(corio::js::Function fn) {
     try {
         val v = co_await corio::js::await_promise(fn());
-        co_return val::global("String")(v).as<std::string>();
+        co_return corio::js::to_string(v);
     } catch (const corio::js::JsError& e) {
         co_return std::string("caught: ") + e.what();
     }

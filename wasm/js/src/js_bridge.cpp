@@ -1,7 +1,9 @@
-// The Promise bridge both ways, for corio's JavaScript library build: exported coroutines
-// run as tasks on the loop JS drives and settle a Promise; JS Promises awaited in C++
-// complete a corio::Waker. Every entry from JS (a call, a settlement, an abort) ends by
-// arming the pump. C++ exceptions never cross into JS: each becomes a rejected Error.
+// The Promise bridge both ways, for corio's JavaScript library build. JS owns the Promises
+// (Module.corioBridge: a table of calls in flight by id, with their resolvers and abort
+// listeners); C++ owns the tasks (by the same id). A call runs its task at once, as a JS
+// async function runs its body until its first await; every entry from JS ends by running
+// the pump. C++ exceptions never cross into JS (each becomes a rejected Error), and JS
+// exceptions thrown by JS code that C++ calls are caught in JS and come back as JsError.
 #include <emscripten.h>
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
@@ -11,6 +13,7 @@
 #include <cxxabi.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <typeinfo>
@@ -21,6 +24,7 @@
 #include "corio/js.hpp"
 
 using emscripten::val;
+using emscripten::EM_VAL;
 
 namespace corio::detail {
 EventLoop& js_loop();  // backends/browser/js_pump_backend.cpp
@@ -30,58 +34,181 @@ namespace corio::js {
 
 namespace {
 
-// The JS half, installed once on the module: promise plumbing the C++ side calls through val.
+// The JS half, installed once on the module (by the first __corio_exports()).
 EM_JS(void, corio_js_bridge_setup, (), {
     if (Module.corioBridge) return;
+    var calls = new Map();  // id -> { resolve, reject, signal, listener }
+    var nextId = 1;
+    var report = function(e) { setTimeout(function() { throw e; }, 0); };
+    // Runs C++ (an entry of the bridge), then what became ready. An exception here is a JS
+    // exception that unwound through C++ frames (an emscripten::val call that threw): it is
+    // reported as uncaught, as a throwing callback would be, never thrown at the caller.
+    var enter = function(f) {
+        try { f(); } catch (e) { report(e); }
+        Module.corioPump.now();
+    };
+    // While a call is in flight Node stays alive, as a pending setTimeout keeps it: one
+    // interval, ref()'d while calls.size > 0 and unref()'d otherwise (not needed in a page).
     var keepAlive = null;
-    Module.corioBridge = {
-        deferred: function() {
-            var d = {};
-            d.promise = new Promise(function(resolve, reject) { d.resolve = resolve; d.reject = reject; });
-            return d;
+    var hold = function(on) {
+        if (keepAlive === null) {
+            if (typeof process !== 'object' || typeof setInterval !== 'function') return;
+            keepAlive = setInterval(function() {}, 1 << 30);
+            if (typeof keepAlive.unref !== 'function') { clearInterval(keepAlive); keepAlive = false; return; }
+            keepAlive.unref();
+        }
+        if (keepAlive === false) return;
+        if (on) keepAlive.ref(); else keepAlive.unref();
+    };
+    var newCall = function(signal) {
+        var c = { resolve: null, reject: null, signal: signal, listener: null, id: nextId++ };
+        c.promise = new Promise(function(resolve, reject) { c.resolve = resolve; c.reject = reject; });
+        calls.set(c.id, c);
+        if (calls.size === 1) hold(true);
+        return c;
+    };
+    var finish = function(id) {
+        var c = calls.get(id);
+        if (c === undefined) return undefined;
+        calls.delete(id);
+        if (calls.size === 0) hold(false);
+        if (c.listener !== null) c.signal.removeEventListener('abort', c.listener);
+        return c;
+    };
+    var isSignal = function(s) {
+        return s !== null && typeof s === 'object' && typeof s.addEventListener === 'function' &&
+               typeof s.removeEventListener === 'function' && typeof s.aborted === 'boolean';
+    };
+    var makeError = function(name, message) {
+        var e = name === 'TypeError' ? new TypeError(message) : new Error(message);
+        if (name !== 'TypeError' && name !== 'Error') e.name = name;
+        return e;
+    };
+    var gens = new FinalizationRegistry(function(genId) {
+        try { Module._corio_js_gen_drop(genId); } catch (e) { report(e); }
+    });
+    var done = function(v) { return { value: v, done: true }; };
+    var B = {
+        // mod.name(...args, options) -> Promise (index.mjs checks the argument count).
+        call: function(index, name, args, options) {
+            var signal;
+            if (options !== undefined && options !== null) {
+                if (typeof options !== 'object') return Promise.reject(new TypeError(name + '(): the last argument must be an options object { signal }, got ' + typeof options));
+                signal = options.signal;
+            }
+            if (signal === undefined || signal === null) {
+                signal = undefined;
+            } else if (!isSignal(signal)) {
+                return Promise.reject(new TypeError(name + '(): options.signal must be an AbortSignal'));
+            } else if (signal.aborted) {
+                return Promise.reject(signal.reason);
+            }
+            var c = newCall(signal);
+            if (signal !== undefined) {
+                c.listener = function() { enter(function() { Module._corio_js_abort(c.id); }); };
+                signal.addEventListener('abort', c.listener, { once: true });
+            }
+            enter(function() { Module._corio_js_call(index, c.id, Emval.toHandle(args)); });
+            return c.promise;
         },
-        // Settles C++'s waker `id` when `p` settles (any value or thenable, as `await` takes).
-        then: function(p, id) {
-            Promise.resolve(p).then(function(v) { Module.__corio_settle(id, true, v); },
-                                    function(e) { Module.__corio_settle(id, false, e); });
+        // From C++: a call's (or a generator step's) outcome.
+        resolve: function(id, value) { var c = finish(id); if (c) c.resolve(value); },
+        resolveStep: function(id, value, isDone) { var c = finish(id); if (c) c.resolve({ value: value, done: isDone }); },
+        reject: function(id, reason) { var c = finish(id); if (c) c.reject(reason); },
+        rejectCancelled: function(id, message) {
+            var c = finish(id);
+            if (!c) return;
+            if (c.signal !== undefined && c.signal.aborted) c.reject(c.signal.reason);
+            else c.reject(makeError('CancelledError', message));
         },
-        listen: function(signal, id) {
-            var f = function() { Module.__corio_abort(id); };
-            signal.addEventListener('abort', f, { once: true });
-            return f;
-        },
-        unlisten: function(signal, f) { signal.removeEventListener('abort', f); },
-        error: function(name, message) {
-            var e = name === 'TypeError' ? new TypeError(message) : new Error(message);
-            if (name !== 'TypeError' && name !== 'Error') e.name = name;
+        error: function(name, message, cppType) {
+            var e = makeError(name, message);
+            if (cppType) e.cppType = cppType;
             return e;
         },
-        iterator: function(id) {
-            var it = {
-                next: function() { return Module.__corio_gen_next(id); },
-                return: function(v) { return Module.__corio_gen_return(id, v); },
+        // C++'s waiter `id` learns how `p` settles (any value or thenable, as `await` takes).
+        then: function(p, id) {
+            var settle = function(ok, v) { enter(function() { Module._corio_js_settle(id, ok, Emval.toHandle(v)); }); };
+            try {
+                Promise.resolve(p).then(function(v) { settle(1, v); }, function(e) { settle(0, e); });
+            } catch (e) {
+                Promise.resolve().then(function() { settle(0, e); });
+            }
+        },
+        // A JS async iterator over C++ generator `index`: next() and return() queue behind
+        // the step in flight, as a JS async generator's do; after the end every next() is done.
+        generator: function(index, args) {
+            var genId = nextId++;
+            var tail = Promise.resolve();
+            var finished = false;
+            var it = {};
+            var step = function(op, v) {
+                var p = tail.then(function() {
+                    if (finished) return done(op === 1 ? v : undefined);
+                    var c = newCall(undefined);
+                    enter(function() { Module._corio_js_gen_step(genId, op, c.id); });
+                    return c.promise.then(function(r) {
+                        if (r.done) { finished = true; if (op === 1) r.value = v; }
+                        return r;
+                    }, function(e) { finished = true; throw e; });
+                });
+                tail = p.then(function() {}, function() {});
+                return p;
             };
+            it.next = function() { return step(0); };
+            it.return = function(v) { return step(1, v); };
             it[Symbol.asyncIterator] = function() { return it; };
+            enter(function() { Module._corio_js_gen_start(index, genId, Emval.toHandle(args)); });
+            gens.register(it, genId);
             return it;
         },
         describe: function(reason) {
-            if (reason instanceof Error) return reason.name + ': ' + reason.message;
-            try { return String(reason); } catch (e) { return Object.prototype.toString.call(reason); }
+            try {
+                if (reason instanceof Error) return reason.name + ': ' + reason.message;
+                return String(reason);
+            } catch (e) {
+                try { return Object.prototype.toString.call(reason); } catch (e2) { return '(a value that cannot be described)'; }
+            }
         },
-        // While any call is in flight Node stays alive, as a pending setTimeout keeps it.
-        keepAlive: function(on) {
-            if (on && keepAlive === null) keepAlive = setInterval(function() {}, 1 << 30);
-            if (!on && keepAlive !== null) { clearInterval(keepAlive); keepAlive = null; }
-        },
+        pending: function() { return calls.size; },
     };
+    Module.corioBridge = B;
 });
 
-EM_JS(void, corio_js_pump_soon_from_bridge, (), { if (Module.corioPump) Module.corioPump.soon(); });
-
-val bridge() {
-    corio_js_bridge_setup();
-    return val::module_property("corioBridge");
-}
+// C++ -> JS, by id. The handles stay owned by the C++ vals that pass them.
+EM_JS(void, corio_js_resolve, (int id, EM_VAL v), { Module.corioBridge.resolve(id, Emval.toValue(v)); });
+EM_JS(void, corio_js_resolve_step, (int id, EM_VAL v, int isDone), {
+    Module.corioBridge.resolveStep(id, Emval.toValue(v), isDone !== 0);
+});
+EM_JS(void, corio_js_reject, (int id, EM_VAL e), { Module.corioBridge.reject(id, Emval.toValue(e)); });
+EM_JS(void, corio_js_reject_cancelled, (int id, const char* message), {
+    Module.corioBridge.rejectCancelled(id, UTF8ToString(message));
+});
+EM_JS(void, corio_js_then, (EM_VAL p, int id), { Module.corioBridge.then(Emval.toValue(p), id); });
+EM_JS(EM_VAL, corio_js_error, (const char* name, const char* message, const char* cpp_type), {
+    return Emval.toHandle(Module.corioBridge.error(UTF8ToString(name), UTF8ToString(message), cpp_type ? UTF8ToString(cpp_type) : ''));
+});
+EM_JS(EM_VAL, corio_js_describe, (EM_VAL v), { return Emval.toHandle(Module.corioBridge.describe(Emval.toValue(v))); });
+// f.apply(undefined, args), String(v): a JS exception comes back as a value with *failed set.
+EM_JS(EM_VAL, corio_js_apply, (EM_VAL f, EM_VAL args, int* failed), {
+    try {
+        var a = Emval.toValue(args);
+        return Emval.toHandle(a === undefined ? Emval.toValue(f)() : Emval.toValue(f).apply(undefined, a));
+    } catch (e) {
+        HEAP32[failed >> 2] = 1;
+        return Emval.toHandle(e);
+    }
+});
+EM_JS(EM_VAL, corio_js_string, (EM_VAL v, int* failed), {
+    try {
+        return Emval.toHandle(String(Emval.toValue(v)));
+    } catch (e) {
+        HEAP32[failed >> 2] = 1;
+        return Emval.toHandle(e);
+    }
+});
+EM_JS(EM_VAL, corio_js_arg, (EM_VAL args, int i), { return Emval.toHandle(Emval.toValue(args)[i]); });
+EM_JS(int, corio_js_is_function, (EM_VAL v), { return typeof Emval.toValue(v) === 'function' ? 1 : 0; });
 
 struct Entry {
     std::string name;
@@ -93,14 +220,10 @@ std::vector<Entry>& exports() {
     return e;
 }
 
-// What is in flight, by id: calls (for an abort), awaited promises, generators.
-struct Call {
-    Task<> task;
-    val signal = val::undefined();
-    val listener = val::undefined();
-};
-std::unordered_map<int, Call>& calls() {
-    static std::unordered_map<int, Call> m;
+// What is in flight on the C++ side: call tasks by id (for an abort), awaited promises by
+// waiter id, generators by id, and the number of generator steps running.
+std::unordered_map<int, Task<val>>& calls() {
+    static std::unordered_map<int, Task<val>> m;
     return m;
 }
 std::unordered_map<int, Waker<val>>& awaited() {
@@ -111,18 +234,10 @@ std::unordered_map<int, detail::GeneratorExport::Handle>& generators() {
     static std::unordered_map<int, detail::GeneratorExport::Handle> m;
     return m;
 }
-int next_id() {
+int g_steps = 0;
+int next_waiter_id() {
     static int id = 0;
     return ++id;
-}
-
-// Operations in flight (calls, generator steps): Node is kept alive while there are any.
-int g_pending = 0;
-void pending_up() {
-    if (g_pending++ == 0) bridge().call<void>("keepAlive", true);
-}
-void pending_down() {
-    if (--g_pending == 0) bridge().call<void>("keepAlive", false);
 }
 
 std::string type_name(const std::type_info& t) {
@@ -133,6 +248,10 @@ std::string type_name(const std::type_info& t) {
     return s;
 }
 
+val make_error(const char* name, const std::string& message, const char* cpp_type = nullptr) {
+    return val::take_ownership(corio_js_error(name, message.c_str(), cpp_type));
+}
+
 // The JS value a C++ exception rejects with.
 val to_js_error(const std::exception_ptr& e) {
     try {
@@ -140,108 +259,39 @@ val to_js_error(const std::exception_ptr& e) {
     } catch (const JsError& x) {
         return x.reason();
     } catch (const CancelledError& x) {
-        return bridge().call<val>("error", std::string("CancelledError"), std::string(x.what()));
+        return make_error("CancelledError", x.what());
     } catch (const TimeoutError& x) {
-        return bridge().call<val>("error", std::string("TimeoutError"), std::string(x.what()));
+        return make_error("TimeoutError", x.what());
     } catch (const ArgumentError& x) {
-        return bridge().call<val>("error", std::string("TypeError"), std::string(x.what()));
+        return make_error("TypeError", x.what());
     } catch (const std::exception& x) {
-        val err = bridge().call<val>("error", std::string("Error"), std::string(x.what()));
-        err.set("cppType", type_name(typeid(x)));
-        return err;
+        return make_error("Error", x.what(), type_name(typeid(x)).c_str());
     } catch (...) {
-        return bridge().call<val>("error", std::string("Error"), std::string("a C++ exception of a type not derived from std::exception"));
+        return make_error("Error", "a C++ exception of a type not derived from std::exception");
     }
 }
 
-Coro<> settle_call(int id, Coro<val> body, val deferred, val signal) {
-    Outcome<val> r = co_await capture(std::move(body));
-    auto it = calls().find(id);
-    if (it != calls().end()) {
-        if (!it->second.listener.isUndefined()) bridge().call<void>("unlisten", signal, it->second.listener);
-        calls().erase(it);
+// A call's task is done (also when it was cancelled before its first step): settle its Promise.
+void finish_call(int id, const Task<val>& t) {
+    calls().erase(id);
+    if (t.cancelled()) {
+        corio_js_reject_cancelled(id, "the C++ task was cancelled");
+        return;
     }
-    pending_down();
-    if (r.has_value())
-        deferred.call<void>("resolve", r.value());
-    else if (r.cancelled() && !signal.isUndefined() && signal["aborted"].as<bool>())
-        deferred.call<void>("reject", signal["reason"]);
-    else
-        deferred.call<void>("reject", to_js_error(r.error()));
+    if (std::exception_ptr e = t.exception()) {
+        corio_js_reject(id, to_js_error(e).as_handle());
+        return;
+    }
+    val v = t.result();
+    corio_js_resolve(id, v.as_handle());
 }
 
-// JS: mod.name(...args, options) -> Promise.
-val call(int index, val args, val options) {
-    const Entry& entry = exports().at(static_cast<std::size_t>(index));
-    const auto& e = std::get<detail::AsyncExport>(entry.fn);
-    val signal = val::undefined();
-    if (!options.isUndefined() && !options.isNull()) signal = options["signal"];
-    if (!signal.isUndefined() && !signal.isNull()) {
-        if (signal["aborted"].as<bool>()) return val::global("Promise").call<val>("reject", signal["reason"]);
-    } else {
-        signal = val::undefined();
-    }
-    val deferred = bridge().call<val>("deferred");
-    Coro<val> body;
-    try {
-        body = e.start(args);  // converts the arguments
-    } catch (...) {
-        deferred.call<void>("reject", to_js_error(std::current_exception()));
-        return deferred["promise"];
-    }
-    const int id = next_id();
-    pending_up();
-    Call c;
-    c.signal = signal;
-    c.task = js::loop().create_task(settle_call(id, std::move(body), deferred, signal), entry.name);
-    if (!signal.isUndefined()) c.listener = bridge().call<val>("listen", signal, id);
-    calls().emplace(id, std::move(c));
-    corio_js_pump_soon_from_bridge();
-    return deferred["promise"];
-}
-
-void abort_call(int id) {
-    auto it = calls().find(id);
-    if (it == calls().end()) return;
-    it->second.listener = val::undefined();  // {once: true}: already removed
-    it->second.task.cancel();
-    corio_js_pump_soon_from_bridge();
-}
-
-void settle(int id, bool ok, val value) {
-    auto it = awaited().find(id);
-    if (it == awaited().end()) return;
-    Waker<val> w = std::move(it->second);
-    awaited().erase(it);
-    if (ok)
-        w.set_result(std::move(value));
-    else
-        w.set_exception(std::make_exception_ptr(JsError(std::move(value))));
-    corio_js_pump_soon_from_bridge();
+const Entry* entry_at(int index) {
+    if (index < 0 || static_cast<std::size_t>(index) >= exports().size()) return nullptr;
+    return &exports()[static_cast<std::size_t>(index)];
 }
 
 // --- generators -------------------------------------------------------------------------
-
-template <class T>
-Coro<T> fail_with(std::exception_ptr e);
-Coro<> nothing();
-
-val start_generator(int index, val args) {
-    const Entry& entry = exports().at(static_cast<std::size_t>(index));
-    const auto& e = std::get<detail::GeneratorExport>(entry.fn);
-    detail::GeneratorExport::Handle h;
-    try {
-        h = e.start(args);
-    } catch (...) {
-        // As a JS async generator function: the error comes with the first next().
-        std::exception_ptr error = std::current_exception();
-        h.next = [error] { return fail_with<std::optional<val>>(error); };
-        h.close = [] { return nothing(); };
-    }
-    const int id = next_id();
-    generators().emplace(id, std::move(h));
-    return bridge().call<val>("iterator", id);
-}
 
 template <class T>
 Coro<T> fail_with(std::exception_ptr e) {
@@ -250,59 +300,54 @@ Coro<T> fail_with(std::exception_ptr e) {
 }
 Coro<> nothing() { co_return; }
 
-val done_result() {
-    val r = val::object();
-    r.set("value", val::undefined());
-    r.set("done", true);
-    return r;
+Coro<val> run_step(int gen_id, int op) {
+    auto it = generators().find(gen_id);
+    if (it == generators().end()) co_return val::undefined();  // closed or finished: done
+    detail::GeneratorExport::Handle h = it->second;  // a copy: the entry may go meanwhile
+    if (op == 1) {
+        generators().erase(it);
+        co_await h.close();
+        co_return val::undefined();
+    }
+    std::optional<val> v;
+    try {
+        v = co_await h.next();
+    } catch (...) {
+        generators().erase(gen_id);
+        throw;
+    }
+    if (!v) {
+        generators().erase(gen_id);
+        co_return val::undefined();
+    }
+    val res = val::array();
+    res.call<void>("push", std::move(*v));
+    co_return res;  // [value]: not done
 }
 
-Coro<> step_generator(int id, bool close, val deferred) {
-    auto it = generators().find(id);
-    if (it == generators().end()) {
-        pending_down();
-        deferred.call<void>("resolve", done_result());  // finished or closed before
-        co_return;
+void finish_step(int call_id, const Task<val>& t) {
+    --g_steps;
+    if (t.cancelled()) {
+        corio_js_reject_cancelled(call_id, "the C++ generator's step was cancelled");
+        return;
     }
-    detail::GeneratorExport::Handle h = it->second;  // copies: the entry may go meanwhile
-    if (close) {
-        generators().erase(id);
-        Outcome<void> r = co_await capture(h.close());
-        pending_down();
-        if (r.has_value())
-            deferred.call<void>("resolve", done_result());
-        else
-            deferred.call<void>("reject", to_js_error(r.error()));
-        co_return;
+    if (std::exception_ptr e = t.exception()) {
+        corio_js_reject(call_id, to_js_error(e).as_handle());
+        return;
     }
-    Outcome<std::optional<val>> r = co_await capture(h.next());
-    pending_down();
-    if (!r.has_value()) {
-        generators().erase(id);
-        deferred.call<void>("reject", to_js_error(r.error()));
-    } else if (!r.value()) {
-        generators().erase(id);
-        deferred.call<void>("resolve", done_result());
+    val r = t.result();
+    if (r.isUndefined()) {
+        corio_js_resolve_step(call_id, r.as_handle(), 1);
     } else {
-        val res = val::object();
-        res.set("value", std::move(*r.value()));
-        res.set("done", false);
-        deferred.call<void>("resolve", res);
+        val v = r[0];
+        corio_js_resolve_step(call_id, v.as_handle(), 0);
     }
 }
-
-val generator_step(int id, bool close) {
-    val deferred = bridge().call<val>("deferred");
-    pending_up();
-    js::loop().create_task(step_generator(id, close, deferred));
-    corio_js_pump_soon_from_bridge();
-    return deferred["promise"];
-}
-val generator_next(int id) { return generator_step(id, false); }
-val generator_return(int id, val) { return generator_step(id, true); }
 
 // [{name, arity, kind}] for the JS loader, which puts one function per export on the module.
 val list_exports() {
+    (void)js::loop();  // makes the loop, and with it Module.corioPump
+    corio_js_bridge_setup();
     val out = val::array();
     for (std::size_t i = 0; i < exports().size(); ++i) {
         const Entry& e = exports()[i];
@@ -316,27 +361,120 @@ val list_exports() {
     return out;
 }
 
-int pending_operations() { return g_pending; }
+int pending_operations() { return static_cast<int>(calls().size()) + g_steps; }
+int awaited_promises() { return static_cast<int>(awaited().size()); }
+int live_generators() { return static_cast<int>(generators().size()); }
 
 }  // namespace
 
-JsError::JsError(val reason) : std::runtime_error(bridge().call<std::string>("describe", reason)), reason_(std::move(reason)) {}
+// --- the entries JS calls (Module._corio_js_*), each followed by a pump ------------------
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE void corio_js_call(int index, int id, EM_VAL args_handle) {
+    val args = val::take_ownership(args_handle);
+    const Entry* entry = entry_at(index);
+    if (!entry || !std::holds_alternative<detail::AsyncExport>(entry->fn)) {
+        corio_js_reject(id, make_error("TypeError", fmt::format("corio: no exported async function #{}", index)).as_handle());
+        return;
+    }
+    Coro<val> body;
+    try {
+        body = std::get<detail::AsyncExport>(entry->fn).start(args);  // converts the arguments
+    } catch (...) {
+        corio_js_reject(id, to_js_error(std::current_exception()).as_handle());
+        return;
+    }
+    Task<val> t = js::loop().create_task(std::move(body), entry->name);
+    t.add_done_callback([id](const Task<val>& done) { finish_call(id, done); });
+    calls().emplace(id, std::move(t));
+}
+
+EMSCRIPTEN_KEEPALIVE void corio_js_abort(int id) {
+    auto it = calls().find(id);
+    if (it != calls().end()) it->second.cancel();
+}
+
+EMSCRIPTEN_KEEPALIVE void corio_js_settle(int waiter, int ok, EM_VAL value_handle) {
+    val value = val::take_ownership(value_handle);
+    auto it = awaited().find(waiter);
+    if (it == awaited().end()) return;  // the awaiting task was cancelled meanwhile
+    Waker<val> w = std::move(it->second);
+    awaited().erase(it);
+    if (ok)
+        w.set_result(std::move(value));
+    else
+        w.set_exception(std::make_exception_ptr(JsError(std::move(value))));
+}
+
+EMSCRIPTEN_KEEPALIVE void corio_js_gen_start(int index, int gen_id, EM_VAL args_handle) {
+    val args = val::take_ownership(args_handle);
+    const Entry* entry = entry_at(index);
+    detail::GeneratorExport::Handle h;
+    try {
+        if (!entry || !std::holds_alternative<detail::GeneratorExport>(entry->fn))
+            throw ArgumentError(fmt::format("corio: no exported generator #{}", index));
+        h = std::get<detail::GeneratorExport>(entry->fn).start(args);
+    } catch (...) {
+        // As a JS async generator function: the error comes with the first next().
+        std::exception_ptr error = std::current_exception();
+        h.next = [error] { return fail_with<std::optional<val>>(error); };
+        h.close = [] { return nothing(); };
+    }
+    generators().emplace(gen_id, std::move(h));
+}
+
+// op 0: next(), op 1: return(). The JS side never has two steps of one generator in flight.
+EMSCRIPTEN_KEEPALIVE void corio_js_gen_step(int gen_id, int op, int call_id) {
+    ++g_steps;
+    Task<val> t = js::loop().create_task(run_step(gen_id, op));
+    t.add_done_callback([call_id](const Task<val>& done) { finish_step(call_id, done); });
+}
+
+// The JS iterator was garbage-collected: the generator goes with it (its frame destroyed,
+// destructors run), unless a step still holds it.
+EMSCRIPTEN_KEEPALIVE void corio_js_gen_drop(int gen_id) { generators().erase(gen_id); }
+
+}  // extern "C"
+
+JsError::JsError(val reason)
+    : std::runtime_error(val::take_ownership(corio_js_describe(reason.as_handle())).as<std::string>()), reason_(std::move(reason)) {}
 
 EventLoop& loop() { return corio::detail::js_loop(); }
 
 Coro<val> await_promise(val promise) {
-    co_return co_await suspend<val>([&](Waker<val> w) {
-        const int id = next_id();
-        awaited().emplace(id, std::move(w));
-        bridge().call<void>("then", promise, id);
-    });
+    int id = 0;
+    co_return co_await suspend<val>(
+        [&](Waker<val> w) {
+            id = next_waiter_id();
+            awaited().emplace(id, std::move(w));
+            corio_js_then(promise.as_handle(), id);
+        },
+        [&] { awaited().erase(id); });  // cancelled: the late settlement is ignored
+}
+
+val Function::apply(const val& args) const {
+    int failed = 0;
+    val r = val::take_ownership(corio_js_apply(f_.as_handle(), args.as_handle(), &failed));
+    if (failed) throw JsError(std::move(r));
+    return r;
+}
+
+std::string to_string(const val& v) {
+    int failed = 0;
+    val r = val::take_ownership(corio_js_string(v.as_handle(), &failed));
+    if (failed) throw JsError(std::move(r));
+    return r.as<std::string>();
 }
 
 namespace detail {
 
+bool is_function(const val& v) { return corio_js_is_function(v.as_handle()) != 0; }
+val arg(const val& args, std::size_t i) { return val::take_ownership(corio_js_arg(args.as_handle(), static_cast<int>(i))); }
+
 void throw_argument(const char* function, int index, const char* expected, const val& got) {
-    throw ArgumentError(fmt::format("{}(): argument {} must be {}, got {}", function, index, expected,
-                                    got.typeOf().as<std::string>()));
+    std::string type = got.isNull() ? std::string("null") : got.typeOf().as<std::string>();
+    throw ArgumentError(fmt::format("{}(): argument {} must be {}, got {}", function, index, expected, type));
 }
 
 void register_export(const std::string& name, int arity, AsyncExport e) {
@@ -352,11 +490,7 @@ void register_export(const std::string& name, int arity, GeneratorExport e) {
 EMSCRIPTEN_BINDINGS(corio_js_bridge) {
     using namespace corio::js;
     emscripten::function("__corio_exports", &list_exports);
-    emscripten::function("__corio_call", &call);
-    emscripten::function("__corio_abort", &abort_call);
-    emscripten::function("__corio_settle", &settle);
-    emscripten::function("__corio_gen_start", &start_generator);
-    emscripten::function("__corio_gen_next", &generator_next);
-    emscripten::function("__corio_gen_return", &generator_return);
     emscripten::function("__corio_pending", &pending_operations);
+    emscripten::function("__corio_awaited", &awaited_promises);
+    emscripten::function("__corio_generators", &live_generators);
 }

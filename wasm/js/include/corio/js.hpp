@@ -43,6 +43,34 @@ public:
     using ValueError::ValueError;
 };
 
+// A JS function received from JS (an exported function's argument of this type must be a
+// function: anything else rejects with a TypeError). Calling it is guarded: a JS exception
+// it throws becomes a JsError in C++, where emscripten::val's operator() would let the JS
+// exception unwind through C++ frames (which no C++ catch can stop).
+class Function {
+public:
+    explicit Function(emscripten::val f) : f_(std::move(f)) {}
+    template <class... A>
+    emscripten::val operator()(A&&... args) const {
+        if constexpr (sizeof...(A) == 0) {
+            return apply(emscripten::val::undefined());
+        } else {
+            emscripten::val a = emscripten::val::array();
+            (a.call<void>("push", emscripten::val(std::forward<A>(args))), ...);
+            return apply(a);
+        }
+    }
+    // f(...args) with args a JS Array (or undefined: no arguments).
+    emscripten::val apply(const emscripten::val& args) const;
+    const emscripten::val& value() const noexcept { return f_; }
+
+private:
+    emscripten::val f_;
+};
+
+// String(v), guarded: a toString() that throws is a JsError.
+std::string to_string(const emscripten::val& v);
+
 // co_await await_promise(p) -> the fulfilled value; JsError on a rejection. `p` may be any
 // thenable or plain value (as JS `await`). Cancelling the awaiting task stops waiting at once
 // (a JS promise cannot be stopped; its late settlement is ignored).
@@ -56,6 +84,9 @@ namespace detail {
 // JS -> C++ arguments and C++ -> JS results (embind's conversions, with type checks that
 // name the function and the argument).
 [[noreturn]] void throw_argument(const char* function, int index, const char* expected, const emscripten::val& got);
+bool is_function(const emscripten::val& v);
+// args[i] of a JS Array (cheaper than val::operator[], which makes a handle for the key).
+emscripten::val arg(const emscripten::val& args, std::size_t i);
 
 template <class T>
 struct is_vector : std::false_type {};
@@ -71,11 +102,14 @@ T from_js(const emscripten::val& v, const char* function, int index) {
     using emscripten::val;
     if constexpr (std::is_same_v<T, val>) {
         return v;
+    } else if constexpr (std::is_same_v<T, Function>) {
+        if (!is_function(v)) throw_argument(function, index, "a function", v);
+        return Function(v);
     } else if constexpr (std::is_same_v<T, bool>) {
-        if (v.typeOf().as<std::string>() != "boolean") throw_argument(function, index, "a boolean", v);
-        return v.as<bool>();
+        if (!v.isTrue() && !v.isFalse()) throw_argument(function, index, "a boolean", v);
+        return v.isTrue();
     } else if constexpr (std::is_arithmetic_v<T>) {
-        if (v.typeOf().as<std::string>() != "number") throw_argument(function, index, "a number", v);
+        if (!v.isNumber()) throw_argument(function, index, "a number", v);
         const double d = v.as<double>();
         if constexpr (std::is_integral_v<T>) {
             if (d != static_cast<double>(static_cast<long long>(d)) || d < static_cast<double>(std::numeric_limits<T>::min()) ||
@@ -84,7 +118,7 @@ T from_js(const emscripten::val& v, const char* function, int index) {
         }
         return static_cast<T>(d);
     } else if constexpr (std::is_same_v<T, std::string>) {
-        if (v.typeOf().as<std::string>() != "string") throw_argument(function, index, "a string", v);
+        if (!v.isString()) throw_argument(function, index, "a string", v);
         return v.as<std::string>();
     } else if constexpr (is_vector<T>::value) {
         if (!val::global("Array").call<bool>("isArray", v)) throw_argument(function, index, "an Array", v);
@@ -163,7 +197,7 @@ Coro<> generator_close(std::shared_ptr<AsyncGenerator<T>> g) {
 template <class... Args, std::size_t... I>
 auto convert_args(const std::string& name, const emscripten::val& args, std::index_sequence<I...>) {
     // Braces: converted (and type-checked) left to right.
-    return std::tuple<std::decay_t<Args>...>{from_js<std::decay_t<Args>>(args[I], name.c_str(), static_cast<int>(I) + 1)...};
+    return std::tuple<std::decay_t<Args>...>{from_js<std::decay_t<Args>>(arg(args, I), name.c_str(), static_cast<int>(I) + 1)...};
 }
 
 }  // namespace detail

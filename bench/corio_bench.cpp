@@ -682,6 +682,33 @@ std::string json_list(const std::vector<double>& v) {
 
 }  // namespace
 
+#ifdef CORIO_BENCH_JS_MODULE
+// The same workloads as a module of corio's JavaScript library build (bench/js/run links it
+// with the README's em++ line): each export runs one workload on the loop JS drives and
+// resolves with its ns per operation. No main(), no corio::run().
+#include <corio/js.hpp>
+#include <emscripten/bind.h>
+
+namespace {
+corio::Coro<double> js_spawn(int n) { co_return (co_await spawn_op(static_cast<std::size_t>(n))).ns_per_op; }
+corio::Coro<double> js_yields(int n) { co_return (co_await yield_op(static_cast<std::size_t>(n))).ns_per_op; }
+corio::Coro<double> js_pingpong(int n) { co_return (co_await pingpong_run(static_cast<std::size_t>(n))).ns_per_op; }
+corio::Coro<double> js_lock(int n) { co_return (co_await lock_run(static_cast<std::size_t>(n))).ns_per_op; }
+corio::Coro<double> js_timers(int n) { co_return (co_await timers_run(static_cast<std::size_t>(n))).ns_per_op; }
+corio::Coro<double> js_cancel(int n) { co_return (co_await cancel_run(static_cast<std::size_t>(n), 1000, true)).ns_per_op; }
+corio::Coro<double> js_memstream(int n) { co_return (co_await memstream_run(static_cast<std::size_t>(n))).ns_per_op; }
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(corio_bench) {
+    corio::js::export_async("spawn", &js_spawn);
+    corio::js::export_async("yields", &js_yields);
+    corio::js::export_async("pingpong", &js_pingpong);
+    corio::js::export_async("lock", &js_lock);
+    corio::js::export_async("timers", &js_timers);
+    corio::js::export_async("cancel", &js_cancel);
+    corio::js::export_async("memstream", &js_memstream);
+}
+#else
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
 
@@ -843,3 +870,4 @@ int main(int argc, char** argv) {
     }
     return 0;
 }
+#endif  // CORIO_BENCH_JS_MODULE

@@ -100,7 +100,7 @@ fi
 step "a user module built with the README's em++ line, loaded with the package"
 # The line the README gives (from the repository root), after scripts/npm_pack's build.
 lib=build/wasm-lib
-if em++ -std=c++20 -fwasm-exceptions -O2 examples/user_module.cpp \
+if em++ -std=c++20 -fexceptions -O2 examples/user_module.cpp \
     -Icore/include -Ibackends/browser/include -Ibackends/virtual_time/include -Iwasm/js/include -idirafter /usr/include \
     $lib/wasm/js/libcorio_js.a $lib/libcorio.a $lib/wasm/libcorio_fmt.a \
     --bind --no-entry -sMODULARIZE=1 -sEXPORT_NAME=createCorioModule -sALLOW_MEMORY_GROWTH=1 \

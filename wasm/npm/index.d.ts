@@ -21,6 +21,8 @@ export interface DemoModule {
   callJs(fn: () => unknown, options?: CallOptions): Promise<string>;
   /** n operations of ms each under Semaphore(limit): the most that ran at once. */
   limited(n: number, limit: number, ms: number, options?: CallOptions): Promise<number>;
+  /** n tasks asleep for an hour, cancelled and awaited in C++: how many raised CancelledError. */
+  cancelSleepers(n: number, options?: CallOptions): Promise<number>;
   /** The numbers 0 … n−1, from a C++ AsyncGenerator; break closes it. */
   counter(n: number): AsyncIterableIterator<number>;
 }

@@ -67,6 +67,25 @@ corio::Coro<int> limited(int n, int limit, int ms) {
     co_return most;
 }
 
+// n tasks asleep for an hour, cancelled and awaited one by one: how many raised
+// CancelledError (n). A try/catch around co_await in a loop: the shape clang 14 miscompiles
+// with -fwasm-exceptions at -O2 (wasm/README.md), kept here as the regression test.
+corio::Coro<int> cancel_sleepers(int n) {
+    std::vector<corio::Task<>> tasks;
+    for (int i = 0; i < n; ++i) tasks.push_back(corio::create_task(sleep_ms(3'600'000)));
+    co_await corio::sleep(0s);
+    for (auto& t : tasks) t.cancel();
+    int cancelled = 0;
+    for (auto& t : tasks) {
+        try {
+            co_await t;
+        } catch (const corio::CancelledError&) {
+            ++cancelled;
+        }
+    }
+    co_return cancelled;
+}
+
 corio::AsyncGenerator<int> counter(int n) {
     for (int i = 0; i < n; ++i) {
         co_await corio::sleep(0s);
@@ -84,5 +103,6 @@ EMSCRIPTEN_BINDINGS(corio_demo) {
     corio::js::export_async("waitFor", &wait_for_ms);
     corio::js::export_async("callJs", &call_js);
     corio::js::export_async("limited", &limited);
+    corio::js::export_async("cancelSleepers", &cancel_sleepers);
     corio::js::export_async("counter", &counter);
 }

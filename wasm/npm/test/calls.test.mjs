@@ -160,3 +160,11 @@ test('nothing is left pending after the calls above', async () => {
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(demo.$module.__corio_pending(), 0);
 });
+
+// try { co_await t; } catch (CancelledError) in a loop, in C++: with -fwasm-exceptions clang 14
+// at -O2 never resumed that coroutine (wasm/README.md); this call then hung.
+test('C++ cancels and awaits 100 sleeping tasks, catching each CancelledError', async () => {
+  const timeout = new Promise((r) => setTimeout(r, 5000, 'hung').unref());
+  assert.equal(await Promise.race([demo.cancelSleepers(100), timeout]), 100);
+  assert.equal(await demo.cancelSleepers(0), 0);
+});

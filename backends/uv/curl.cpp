@@ -92,6 +92,10 @@ public:
         curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
         curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlEngine::on_timer);
         curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+        // Room in curl's connection cache for every connection the session may keep: its
+        // default follows the number of easy handles added at the moment, which drops as
+        // requests finish, and then closes kept-alive connections (a TLS handshake each).
+        curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(std::max<std::size_t>(options.limit, 100)));
         timer_ = new uv_timer_t;
         uv_timer_init(backend.uv(), timer_);
         timer_->data = this;

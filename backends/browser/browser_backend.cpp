@@ -14,6 +14,9 @@
 #include <mutex>
 
 #include "corio/backends/browser.hpp"
+#include "corio/http/client_session.hpp"
+#include "corio/http/engine.hpp"
+#include "fetch_engine.hpp"
 #include "corio/detail/timer_heap.hpp"
 #include "corio/errors.hpp"
 #include "corio/event_loop.hpp"
@@ -87,7 +90,7 @@ constexpr double kForeverMs = 2147483647.0;
 // this often, so the page renders and JS callbacks (I/O, wake-ups) run.
 constexpr std::int64_t kYieldEveryNs = 4'000'000;
 
-class BrowserBackend final : public corio::Backend {
+class BrowserBackend final : public corio::Backend, public corio::http::detail::HttpBackend {
 public:
     const char* name() const noexcept override { return "browser"; }
 
@@ -108,6 +111,9 @@ public:
 
     void wait(std::int64_t deadline) override {
         if (!on_main_) return block(deadline);
+        // A fetch that finished while the loop ran: no sleep (JS callbacks run only while the
+        // loop sleeps, so nothing can finish between this and the sleep).
+        if (corio::backends::browser_detail::drain_fetches()) return;
         const std::int64_t t = now();
         if (woken_.exchange(false, std::memory_order_acq_rel)) {
             // Work is waiting already: no sleep, unless the page is due a turn of its loop.
@@ -121,10 +127,19 @@ public:
             ms = remaining <= 0 ? 0 : std::min(kForeverMs, std::ceil(remaining));
         }
         sleep(ms);
+        corio::backends::browser_detail::drain_fetches();
     }
 
     void poll() override {
         if (on_main_ && now() - last_yield_ >= kYieldEveryNs) sleep(0);
+        if (on_main_) corio::backends::browser_detail::drain_fetches();
+    }
+
+    // corio::http on the page's (or Node's) fetch(); on the main thread only.
+    std::unique_ptr<corio::http::detail::Engine> make_http_engine(const std::string&,
+                                                                  const corio::http::SessionOptions& options) override {
+        if (!on_main_) return nullptr;
+        return corio::backends::browser_detail::make_fetch_engine(options);
     }
 
     void wake() noexcept override {

@@ -10,6 +10,9 @@
 #include <memory>
 
 #include "corio/backends/browser.hpp"
+#include "corio/http/client_session.hpp"
+#include "corio/http/engine.hpp"
+#include "fetch_engine.hpp"
 #include "corio/detail/timer_heap.hpp"
 #include "corio/errors.hpp"
 #include "corio/event_loop.hpp"
@@ -79,7 +82,7 @@ EM_JS(double, corio_js_now, (), { return performance.now(); });
 // A step batch runs at most this long before the page gets a turn (rendering, input, I/O).
 constexpr auto kBudget = std::chrono::milliseconds(4);
 
-class JsPumpBackend final : public corio::Backend {
+class JsPumpBackend final : public corio::Backend, public corio::http::detail::HttpBackend {
 public:
     const char* name() const noexcept override { return "browser"; }
     void open(corio::EventLoop&) override {
@@ -95,11 +98,17 @@ public:
             "corio::run() is not available in corio's JavaScript library build: its loop runs on the JS event "
             "loop; export coroutines with corio::js::export_async instead");
     }
-    void poll() override {}
+    // The fetches that finished (fetch_engine.cpp queues them in JS and wakes the pump).
+    void poll() override { corio::backends::browser_detail::drain_fetches(); }
     // Only the main thread has a loop here (the library build has no threads).
     void wake() noexcept override { corio_js_pump_soon(); }
     bool submit(corio::ThreadJob&) override {
         throw corio::RuntimeError("to_thread() is not available in corio's JavaScript library build (it has no threads)");
+    }
+
+    std::unique_ptr<corio::http::detail::Engine> make_http_engine(const std::string&,
+                                                                  const corio::http::SessionOptions& options) override {
+        return corio::backends::browser_detail::make_fetch_engine(options);
     }
 
 private:

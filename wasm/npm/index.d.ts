@@ -23,6 +23,11 @@ export interface DemoModule {
   limited(n: number, limit: number, ms: number, options?: CallOptions): Promise<number>;
   /** n tasks asleep for an hour, cancelled and awaited in C++: how many raised CancelledError. */
   cancelSleepers(n: number, options?: CallOptions): Promise<number>;
+  /** corio::http::ClientSession on fetch(): the JSON at url, parsed in C++, as JSON text. */
+  fetchJson(url: string, options?: CallOptions): Promise<string>;
+  /** One request through corio::http (data: the body, if not empty): JSON text of
+   * { status, reason, url, history (the redirects' statuses), contentType, body }. */
+  httpRequest(method: string, url: string, data: string, options?: CallOptions): Promise<string>;
   /** The numbers 0 … n−1, from a C++ AsyncGenerator; break closes it. */
   counter(n: number): AsyncIterableIterator<number>;
 }

@@ -147,6 +147,7 @@ Coro<Response> SessionState::request(std::shared_ptr<SessionState> self, std::st
 
         Engine& engine = s.engine_for(url);
         EngineResponse r = co_await under_deadline(engine.send(std::move(req)), deadline, s.loop, what, total_text);
+        if (!r.final_url.empty()) url = Url::parse(r.final_url);  // the engine followed redirects
 
         const std::optional<std::string> location = r.headers.get("Location");
         if (ro.allow_redirects && is_redirect(r.status) && location) {

@@ -1,5 +1,6 @@
 // The npm package's demo module: the seed's idioms as JS functions that return Promises
 // (API.md, "JavaScript"). `import { load } from 'corio'; const demo = await load();`
+#include <corio/http.hpp>
 #include <corio/js.hpp>
 
 #include <emscripten/bind.h>
@@ -86,6 +87,33 @@ corio::Coro<int> cancel_sleepers(int n) {
     co_return cancelled;
 }
 
+// The seed's aiohttp idiom on fetch(): the JSON at url, parsed in C++, given back as text.
+corio::Coro<std::string> fetch_json(std::string url) {
+    corio::http::ClientSession session;
+    corio::http::Response response = co_await session.get(url);
+    nlohmann::json data = co_await response.json();
+    co_await session.close();
+    co_return data.dump();
+}
+
+// One request (data: the body, if not empty): what came back, as JSON text.
+corio::Coro<std::string> http_request(std::string method, std::string url, std::string data) {
+    corio::http::ClientSession session;
+    corio::http::RequestOptions options;
+    if (!data.empty()) options.data = data;
+    corio::http::Response response = co_await session.request(method, url, options);
+    nlohmann::json out;
+    out["status"] = response.status();
+    out["reason"] = response.reason();
+    out["url"] = response.url();
+    out["history"] = nlohmann::json::array();
+    for (const auto& r : response.history()) out["history"].push_back(r.status);
+    out["contentType"] = response.headers().get("Content-Type").value_or("");
+    out["body"] = co_await response.text();
+    co_await session.close();
+    co_return out.dump();
+}
+
 corio::AsyncGenerator<int> counter(int n) {
     for (int i = 0; i < n; ++i) {
         co_await corio::sleep(0s);
@@ -104,5 +132,7 @@ EMSCRIPTEN_BINDINGS(corio_demo) {
     corio::js::export_async("callJs", &call_js);
     corio::js::export_async("limited", &limited);
     corio::js::export_async("cancelSleepers", &cancel_sleepers);
+    corio::js::export_async("fetchJson", &fetch_json);
+    corio::js::export_async("httpRequest", &http_request);
     corio::js::export_async("counter", &counter);
 }

@@ -67,18 +67,20 @@ test('a long C++ computation of many steps leaves JS its turns (the pump yields 
 
 // The pump's budget is 4 ms, and EventLoop::run_for reads the clock every 64 steps, also in
 // the middle of one loop iteration: 20,000 tasks ready at once (limited(40000, 20000, 0):
-// 20,000 sleep(0) wake together) are several batches, not one of ~100 ms or more.
-test('20,000 tasks ready at once do not keep JS waiting for more than 50 ms', async () => {
+// 20,000 sleep(0) wake together) are several batches, not one of several hundred ms (before
+// that fix: ~870 ms for limited(50000, 25000, 0)). The bound is 150 ms, not the 4 ms budget: on
+// a 2-core CI machine running other builds, the process itself is descheduled for tens of ms.
+test('20,000 tasks ready at once do not keep JS waiting for more than 150 ms', async () => {
   const { result, worst } = await longestStall(() => demo.limited(40000, 20000, 0));
   assert.equal(result, 20000);
-  assert.ok(worst < 50, `JS waited ${worst.toFixed(1)} ms for a turn`);
+  assert.ok(worst < 150, `JS waited ${worst.toFixed(1)} ms for a turn`);
 });
 
-test('20,000 calls made in one go: once made, they finish without keeping JS waiting for more than 50 ms', async () => {
+test('20,000 calls made in one go: once made, they finish without keeping JS waiting for more than 150 ms', async () => {
   const calls = Array.from({ length: 20000 }, (_, i) => demo.fetchData(String(i), 0));
   const { result, worst } = await longestStall(() => Promise.all(calls));
   assert.equal(result[19999], 'Data from 19999');
-  assert.ok(worst < 50, `JS waited ${worst.toFixed(1)} ms for a turn`);
+  assert.ok(worst < 150, `JS waited ${worst.toFixed(1)} ms for a turn`);
 });
 
 test('no growth of emval handles after a burst of 1,000 calls of every kind', async () => {

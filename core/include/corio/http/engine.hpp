@@ -46,6 +46,9 @@ struct EngineResponse {
     std::string reason;
     Headers headers;
     std::unique_ptr<Body> body;
+    // Where the response came from, when the engine followed redirects itself (a page's
+    // fetch() does); empty: the request's URL.
+    std::string final_url;
 };
 
 class Engine {

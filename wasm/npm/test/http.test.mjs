@@ -1,0 +1,106 @@
+// corio::http in the library build, on Node's fetch(): the demo module's fetchJson and
+// httpRequest (a ClientSession in C++) against a real node:http server on 127.0.0.1 that this
+// file starts. Redirects are followed by corio (fetch with redirect: 'manual' under Node).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { load } from 'corio';
+
+const demo = await load();
+let server;
+let base;
+let slowClosed;  // resolves when the client drops a /slow request
+
+before(async () => {
+  let onSlowClose;
+  slowClosed = new Promise((r) => { onSlowClose = r; });
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const json = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
+      if (req.url === '/json') return json(200, { hello: 'world', n: 42, list: [1, 2, 3] });
+      if (req.url.startsWith('/echo')) return json(200, { method: req.method, url: req.url, body, test: req.headers['x-test'] ?? null });
+      if (req.url === '/redirect') { res.writeHead(302, { Location: '/json' }); return res.end(); }
+      if (req.url === '/see-other') { res.writeHead(303, { Location: '/echo/after' }); return res.end(); }
+      if (req.url === '/missing') { res.writeHead(404, { 'Content-Type': 'text/plain' }); return res.end('no such thing'); }
+      if (req.url === '/text') { res.writeHead(200, { 'Content-Type': 'text/plain' }); return res.end('plain text'); }
+      if (req.url === '/slow') { res.on('close', () => onSlowClose(true)); return; }  // never answers
+      res.writeHead(500); res.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+after(() => { server.closeAllConnections(); server.close(); });
+
+test('fetchJson: the seed\'s fetch(url) -> JSON, through corio::http on fetch()', async () => {
+  assert.deepEqual(JSON.parse(await demo.fetchJson(`${base}/json`)), { hello: 'world', n: 42, list: [1, 2, 3] });
+});
+
+test('POST with a body, GET with a query: the server sees them as sent', async () => {
+  const post = JSON.parse(await demo.httpRequest('POST', `${base}/echo`, 'some bytes'));
+  assert.equal(post.status, 200);
+  assert.match(post.contentType, /^application\/json/);
+  assert.deepEqual(JSON.parse(post.body), { method: 'POST', url: '/echo', body: 'some bytes', test: null });
+  const get = JSON.parse(await demo.httpRequest('GET', `${base}/echo?a=1&b=two`, ''));
+  assert.equal(JSON.parse(get.body).url, '/echo?a=1&b=two');
+  const del = JSON.parse(await demo.httpRequest('DELETE', `${base}/echo/3`, ''));
+  assert.equal(JSON.parse(del.body).method, 'DELETE');
+});
+
+test('redirects are followed: 302 keeps the method, 303 turns POST into GET; history and url say so', async () => {
+  const r = JSON.parse(await demo.httpRequest('GET', `${base}/redirect`, ''));
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.history, [302]);
+  assert.equal(r.url, `${base}/json`);
+  const s = JSON.parse(await demo.httpRequest('POST', `${base}/see-other`, 'data'));
+  assert.deepEqual(s.history, [303]);
+  assert.deepEqual(JSON.parse(s.body), { method: 'GET', url: '/echo/after', body: '', test: null });
+});
+
+test('a 404 is a response, not an error (raise_for_status is off)', async () => {
+  const r = JSON.parse(await demo.httpRequest('GET', `${base}/missing`, ''));
+  assert.equal(r.status, 404);
+  assert.equal(r.reason, 'Not Found');
+  assert.equal(r.body, 'no such thing');
+});
+
+test('json() of a text/plain body rejects with ContentTypeError', async () => {
+  await assert.rejects(demo.fetchJson(`${base}/text`), (e) => e.cppType === 'corio::http::ContentTypeError' && /text\/plain/.test(e.message));
+});
+
+test('a refused connection rejects with ClientConnectorError naming the URL and the cause', async () => {
+  // A port that was free a moment ago (fetch refuses port 9 and other "bad ports" itself).
+  const probe = http.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  await assert.rejects(demo.fetchJson(`http://127.0.0.1:${port}/x`), (e) =>
+    e.cppType === 'corio::http::ClientConnectorError' && e.message.includes(`GET http://127.0.0.1:${port}/x`) &&
+    /ECONNREFUSED/.test(e.message));
+});
+
+test('a URL corio cannot use rejects with InvalidURL before any I/O', async () => {
+  await assert.rejects(demo.fetchJson('ftp://127.0.0.1/x'), (e) => e.cppType === 'corio::http::InvalidURL');
+});
+
+test('abort during a request rejects with signal.reason and aborts the fetch (the server sees the close)', async () => {
+  const ac = new AbortController();
+  const p = demo.httpRequest('GET', `${base}/slow`, '', { signal: ac.signal });
+  await new Promise((r) => setTimeout(r, 50));
+  ac.abort(new Error('user gave up'));
+  await assert.rejects(p, /user gave up/);
+  const closed = await Promise.race([slowClosed, new Promise((r) => setTimeout(r, 2000, false))]);
+  assert.equal(closed, true, 'the server never saw the request go away');
+});
+
+test('20 requests at once all come back right', async () => {
+  const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => demo.httpRequest('GET', `${base}/echo/${i}`, '')));
+  rs.forEach((r, i) => assert.equal(JSON.parse(JSON.parse(r).body).url, `/echo/${i}`));
+});
+
+test('nothing is left pending after the requests above', async () => {
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(demo.$module.__corio_pending(), 0);
+});

@@ -51,6 +51,7 @@ step "installing the tarball in $tmp"
         node -e "require.resolve('corio')" >/dev/null
 ) && record "npm install <tarball>" PASS || { record "npm install <tarball>" FAIL; exit 1; }
 cp wasm/npm/test/*.test.mjs wasm/npm/test/consumer.ts "$tmp/"
+cp tests/peers/http_server.py "$tmp/"  # http.test.mjs: the native HTTP tests' peer
 cp examples/node/*.mjs examples/node/*.expected "$tmp/"
 
 step "node --test (wasm/npm/test/*.test.mjs against the installed package)"

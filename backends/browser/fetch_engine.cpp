@@ -32,8 +32,10 @@ EM_JS(void, corio_fetch_setup, (), {
     // (No backslash escapes in EM_JS: the C++ string literal would turn them into newlines.)
     var LF = String.fromCharCode(10);
     var CRLF = String.fromCharCode(13, 10);
+    // In the library build the pump runs at once (this is a promise callback: no C++ is on
+    // the stack, and the pump refuses if the loop runs); the program build ends its sleep.
     F.wake = function() {
-        if (Module.corioPump) Module.corioPump.soon();
+        if (Module.corioPump) Module.corioPump.now();
         else if (Module.corio && Module.corio.wake) Module.corio.wake();
     };
     F.finish = function(id, r) {

@@ -104,3 +104,45 @@ test('nothing is left pending after the requests above', async () => {
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(demo.$module.__corio_pending(), 0);
 });
+
+// The native suite's own peer (tests/peers/http_server.py on Debian's aiohttp), when it is
+// beside this file (scripts/test_node.sh copies it): the same server as tests/test_http.cpp.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const peerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'http_server.py');
+const havePeer = existsSync(peerScript) && existsSync('/usr/bin/python3');
+
+test('against the native tests\' aiohttp peer: chains, loops, gzip, statuses, broken bodies', { skip: !havePeer && 'no tests/peers/http_server.py here' }, async () => {
+  const peer = spawn('/usr/bin/python3', [peerScript], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      const lines = readline.createInterface({ input: peer.stdout });
+      lines.on('line', (l) => { const m = /^PORT (\d+)/.exec(l); if (m) resolve(Number(m[1])); });
+      peer.on('exit', (code) => reject(new Error(`the peer exited (${code})`)));
+    });
+    const p = `http://127.0.0.1:${port}`;
+    assert.deepEqual(JSON.parse(await demo.fetchJson(`${p}/json`)), { hello: 'world', n: 42 });
+    const echo = JSON.parse(await demo.httpRequest('PUT', `${p}/echo?a=1&a=2`, 'bytes'));
+    assert.equal(echo.status, 200);
+    const seen = JSON.parse(echo.body);
+    assert.equal(seen.method, 'PUT');
+    assert.equal(seen.body, 'bytes');
+    const chain = JSON.parse(await demo.httpRequest('GET', `${p}/redirect/3`, ''));
+    assert.deepEqual(chain.history, [302, 302, 302]);
+    assert.match(chain.url, /\/echo$/);
+    await assert.rejects(demo.httpRequest('GET', `${p}/loop`, ''), (e) => e.cppType === 'corio::http::TooManyRedirects');
+    const gz = JSON.parse(await demo.httpRequest('GET', `${p}/gzip`, ''));
+    assert.equal(JSON.parse(gz.body).compressed, true, 'gzip decoded (by fetch)');
+    const err = JSON.parse(await demo.httpRequest('GET', `${p}/status/503`, ''));
+    assert.equal(err.status, 503);
+    await assert.rejects(demo.httpRequest('GET', `${p}/truncated`, ''), (e) => /^corio::http::Client(Payload|Connector)Error$/.test(e.cppType) && e.message.includes('/truncated'));
+    await assert.rejects(demo.httpRequest('GET', `${p}/reset`, ''), (e) => /^corio::http::Client(Payload|Connector)Error$/.test(e.cppType) && e.message.includes('/reset'));
+  } finally {
+    peer.stdin.end();
+    peer.kill();
+  }
+});

@@ -6,7 +6,7 @@ libuv and on the browser backend.
     compare_examples.py NATIVE_EXAMPLES_DIR WASM_EXAMPLES_DIR [name ...]
 
 With no names, every examples/*.cpp is compared but the ones that need sockets, which a
-page has not (examples/check_echo.py tests those natively). Prints one line per example
+page has not (see SOCKET_EXAMPLES). Prints one line per example
 and closes with "N passed, M failed"; exits 1 if any failed.
 """
 
@@ -18,7 +18,10 @@ import sys
 import time
 
 NODE = ["node", "--no-experimental-fetch"]
-SOCKET_EXAMPLES = {"echo_server", "echo_client"}
+# They start servers: examples/check_echo.py and the example-aiohttp_fetch / example-crawler
+# tests run them natively; the HTTP client's wasm side is tested through the npm package
+# (wasm/npm/test/http.test.mjs, examples/node/aiohttp_fetch.mjs).
+SOCKET_EXAMPLES = {"echo_server", "echo_client", "aiohttp_fetch", "crawler"}
 # Modules for the npm package, not programs (scripts/test_node.sh loads them).
 LIBRARY_EXAMPLES = {"user_module"}
 TIMEOUT = 60

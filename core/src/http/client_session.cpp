@@ -72,7 +72,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 // Runs `aw` under what is left of the total timeout; TimeoutError naming the request.
 template <class A>
 Coro<corio::detail::await_result_t<A>> under_deadline(A aw, std::optional<std::int64_t> deadline, EventLoop& loop,
-                                               std::string what, std::string total) {
+                                               const std::string& what, std::chrono::milliseconds total) {
     if (!deadline) co_return co_await std::move(aw);
     const std::int64_t left = *deadline - corio::detail::core(loop).clock_ns();
     std::exception_ptr timed_out;
@@ -81,7 +81,7 @@ Coro<corio::detail::await_result_t<A>> under_deadline(A aw, std::optional<std::i
     } catch (const TimeoutError&) {
         timed_out = std::current_exception();
     }
-    throw TimeoutError(fmt::format("{}: the total timeout of {} passed", what, total));
+    throw TimeoutError(fmt::format("{}: the total timeout of {} passed", what, seconds_text(total)));
 }
 
 bool is_redirect(int status) { return status == 301 || status == 302 || status == 303 || status == 307 || status == 308; }
@@ -114,21 +114,22 @@ Coro<Response> SessionState::request(std::shared_ptr<SessionState> self, std::st
 
     const ClientTimeout timeout = ro.timeout ? *ro.timeout : s.options.timeout;
     std::optional<std::int64_t> deadline;
-    std::string total_text;
+    const std::chrono::milliseconds total = timeout.total.value_or(std::chrono::milliseconds(0));
     if (timeout.total) {
         deadline = corio::detail::deadline_after(corio::detail::core(s.loop).clock_ns(),
                                                  std::chrono::nanoseconds(*timeout.total).count());
-        total_text = seconds_text(*timeout.total);
     }
     const bool raise = ro.raise_for_status.value_or(s.options.raise_for_status);
 
     std::vector<Redirect> history;
     for (;;) {
         // The limits first: a request waiting for a free connection has not begun to connect.
+        // "GET http://host/path": names this request in every message (made once per hop).
+        const std::string what = method + " " + url.to_string();
         Semaphore::Permit limit_permit, host_permit;
-        if (s.limit) limit_permit = co_await under_deadline(s.limit->acquire(), deadline, s.loop, method + " " + url.to_string(), total_text);
+        if (s.limit) limit_permit = co_await under_deadline(s.limit->acquire(), deadline, s.loop, what, total);
         if (Semaphore* h = s.host_limit(url))
-            host_permit = co_await under_deadline(h->acquire(), deadline, s.loop, method + " " + url.to_string(), total_text);
+            host_permit = co_await under_deadline(h->acquire(), deadline, s.loop, what, total);
         if (s.closed) throw RuntimeError("Session is closed");
 
         EngineRequest req;
@@ -144,10 +145,9 @@ Coro<Response> SessionState::request(std::shared_ptr<SessionState> self, std::st
         req.body = body;
         if (timeout.connect) req.connect_ns = std::chrono::nanoseconds(*timeout.connect).count();
         if (timeout.sock_read) req.sock_read_ns = std::chrono::nanoseconds(*timeout.sock_read).count();
-        const std::string what = req.describe();
 
         Engine& engine = s.engine_for(url);
-        EngineResponse r = co_await under_deadline(engine.send(std::move(req)), deadline, s.loop, what, total_text);
+        EngineResponse r = co_await under_deadline(engine.send(std::move(req)), deadline, s.loop, what, total);
         if (!r.final_url.empty()) url = Url::parse(r.final_url);  // the engine followed redirects
 
         const std::optional<std::string> location = r.headers.get("Location");
@@ -182,7 +182,7 @@ Coro<Response> SessionState::request(std::shared_ptr<SessionState> self, std::st
         state->history = std::move(history);
         state->body = std::move(r.body);
         state->deadline = deadline;
-        state->total_text = total_text;
+        state->total = total;
         state->loop = &s.loop;
         state->session = self;  // the engine that owns the connection lives as long as the body
         state->limit_permit = std::move(limit_permit);
@@ -232,8 +232,8 @@ Coro<std::string> read_body(std::shared_ptr<detail::ResponseState> s) {
     std::exception_ptr error;
     std::string data;
     try {
-        data = co_await detail::under_deadline(s->body->read_all(), s->deadline, *s->loop, s->method + " " + s->url,
-                                               s->total_text);
+        const std::string what = s->method + " " + s->url;
+        data = co_await detail::under_deadline(s->body->read_all(), s->deadline, *s->loop, what, s->total);
     } catch (...) {
         error = std::current_exception();
     }

@@ -2,6 +2,7 @@
 // session, and a request in flight keeps both alive).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,7 +28,7 @@ public:
     std::unique_ptr<Body> body;           // empty once read or released
     std::optional<std::string> content;   // the body, once read
     std::optional<std::int64_t> deadline; // the total timeout's end, in loop.clock_ns()
-    std::string total_text;               // "300 s", for the TimeoutError's message
+    std::chrono::milliseconds total{0};  // the total timeout, for the TimeoutError's message
     EventLoop* loop = nullptr;
     std::shared_ptr<void> session;
     bool reading = false;

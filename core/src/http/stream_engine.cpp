@@ -151,8 +151,9 @@ public:
     }
 
 private:
-    Coro<EngineResponse> exchange(EngineRequest& req, Active::iterator conn, const std::string& key);
-    Coro<Connection> connect(const EngineRequest& req);
+    // `what` is req.describe(), made once per request (it names the request in every error).
+    Coro<EngineResponse> exchange(EngineRequest& req, Active::iterator conn, const std::string& key, const std::string& what);
+    Coro<Connection> connect(const EngineRequest& req, const std::string& what);
 
     bool closed_ = false;
     Active active_;
@@ -162,8 +163,7 @@ private:
 // Thrown by exchange() when a reused connection turned out dead before any response byte.
 struct StaleConnection {};
 
-Coro<Connection> StreamEngine::connect(const EngineRequest& req) {
-    const std::string what = req.describe();
+Coro<Connection> StreamEngine::connect(const EngineRequest& req, const std::string& what) {
     std::string reason;
     try {
         OpenOptions o;
@@ -190,7 +190,7 @@ Coro<EngineResponse> StreamEngine::send(EngineRequest req) {
         active_.push_front(std::move(c));
         bool stale = false;
         try {
-            co_return co_await exchange(req, active_.begin(), key);
+            co_return co_await exchange(req, active_.begin(), key, what);
         } catch (const StaleConnection&) {
             stale = true;
         }
@@ -202,14 +202,14 @@ Coro<EngineResponse> StreamEngine::send(EngineRequest req) {
                                                  "(not retried: the method is not idempotent)");
         break;
     }
-    Connection fresh = co_await connect(req);
+    Connection fresh = co_await connect(req, what);
     if (closed_) throw ClientConnectionError(what + ": the session was closed");
     active_.push_front(std::move(fresh));
-    co_return co_await exchange(req, active_.begin(), key);
+    co_return co_await exchange(req, active_.begin(), key, what);
 }
 
-Coro<EngineResponse> StreamEngine::exchange(EngineRequest& req, Active::iterator it, const std::string& key) {
-    const std::string what = req.describe();
+Coro<EngineResponse> StreamEngine::exchange(EngineRequest& req, Active::iterator it, const std::string& key,
+                                            const std::string& what) {
     const bool reused = it->reused;
     // Whatever goes wrong before the body is handed on ends this connection.
     struct Drop {

@@ -28,6 +28,9 @@ export interface DemoModule {
   /** One request through corio::http (data: the body, if not empty): JSON text of
    * { status, reason, url, history (the redirects' statuses), contentType, body }. */
   httpRequest(method: string, url: string, data: string, options?: CallOptions): Promise<string>;
+  /** n GETs at once on one corio::http session with `limit` and a total timeout (ms, 0: none):
+   * JSON text of { ok, timeouts }. */
+  sessionGets(url: string, n: number, limit: number, totalMs: number, options?: CallOptions): Promise<string>;
   /** The numbers 0 … n−1, from a C++ AsyncGenerator; break closes it. */
   counter(n: number): AsyncIterableIterator<number>;
 }

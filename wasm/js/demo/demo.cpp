@@ -114,6 +114,34 @@ corio::Coro<std::string> http_request(std::string method, std::string url, std::
     co_return out.dump();
 }
 
+// n GETs of url at once on one session with limit connections and a total timeout of
+// total_ms (0: none): {"ok": n that answered, "timeouts": n that hit the total timeout}.
+corio::Coro<std::string> session_gets(std::string url, int n, int limit, int total_ms) {
+    corio::http::SessionOptions options;
+    options.limit = static_cast<std::size_t>(limit);
+    if (total_ms > 0) options.timeout.total = std::chrono::milliseconds(total_ms);
+    corio::http::ClientSession session(options);
+    int ok = 0;
+    int timeouts = 0;
+    auto one = [&]() -> corio::Coro<> {
+        try {
+            corio::http::Response r = co_await session.get(url);
+            co_await r.read();
+            ++ok;
+        } catch (const corio::TimeoutError&) {
+            ++timeouts;
+        }
+    };
+    std::vector<corio::Coro<>> gets;
+    for (int i = 0; i < n; ++i) gets.push_back(one());
+    co_await corio::gather(std::move(gets));
+    co_await session.close();
+    nlohmann::json out;
+    out["ok"] = ok;
+    out["timeouts"] = timeouts;
+    co_return out.dump();
+}
+
 corio::AsyncGenerator<int> counter(int n) {
     for (int i = 0; i < n; ++i) {
         co_await corio::sleep(0s);
@@ -134,5 +162,6 @@ EMSCRIPTEN_BINDINGS(corio_demo) {
     corio::js::export_async("cancelSleepers", &cancel_sleepers);
     corio::js::export_async("fetchJson", &fetch_json);
     corio::js::export_async("httpRequest", &http_request);
+    corio::js::export_async("sessionGets", &session_gets);
     corio::js::export_async("counter", &counter);
 }

@@ -146,7 +146,7 @@ test('the options object may be left out, undefined, null, or have no signal', a
 });
 
 test('every exported function carries its name', () => {
-  for (const name of ['fetchData', 'gatherData', 'fail', 'sleep', 'waitFor', 'callJs', 'limited', 'cancelSleepers', 'fetchJson', 'httpRequest', 'counter']) {
+  for (const name of ['fetchData', 'gatherData', 'fail', 'sleep', 'waitFor', 'callJs', 'limited', 'cancelSleepers', 'fetchJson', 'httpRequest', 'sessionGets', 'counter']) {
     assert.equal(typeof demo[name], 'function', name);
     assert.equal(demo[name].name, name);
   }

@@ -116,7 +116,7 @@ import readline from 'node:readline';
 const peerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'http_server.py');
 const havePeer = existsSync(peerScript) && existsSync('/usr/bin/python3');
 
-test('against the native tests\' aiohttp peer: chains, loops, gzip, statuses, broken bodies', { skip: !havePeer && 'no tests/peers/http_server.py here' }, async () => {
+test('against the native tests\' aiohttp peer: chains, loops, gzip, statuses, broken bodies, limit, total timeout', { skip: !havePeer && 'no tests/peers/http_server.py here' }, async () => {
   const peer = spawn('/usr/bin/python3', [peerScript], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const port = await new Promise((resolve, reject) => {
@@ -141,6 +141,15 @@ test('against the native tests\' aiohttp peer: chains, loops, gzip, statuses, br
     assert.equal(err.status, 503);
     await assert.rejects(demo.httpRequest('GET', `${p}/truncated`, ''), (e) => /^corio::http::Client(Payload|Connector)Error$/.test(e.cppType) && e.message.includes('/truncated'));
     await assert.rejects(demo.httpRequest('GET', `${p}/reset`, ''), (e) => /^corio::http::Client(Payload|Connector)Error$/.test(e.cppType) && e.message.includes('/reset'));
+    // The session's limit bounds the requests fetch() has in flight (the server counts them).
+    await demo.httpRequest('GET', `${p}/stats/reset`, '');
+    assert.deepEqual(JSON.parse(await demo.sessionGets(`${p}/hold?delay=0.15`, 6, 2, 0)), { ok: 6, timeouts: 0 });
+    const stats = JSON.parse(JSON.parse(await demo.httpRequest('GET', `${p}/stats`, '')).body);
+    assert.equal(stats.max_in_flight, 2, JSON.stringify(stats));
+    // The total timeout aborts the fetches: TimeoutError for each, well before the server answers.
+    const t0 = performance.now();
+    assert.deepEqual(JSON.parse(await demo.sessionGets(`${p}/slow-headers?delay=3`, 3, 10, 200)), { ok: 0, timeouts: 3 });
+    assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
   } finally {
     peer.stdin.end();
     peer.kill();

@@ -17,6 +17,7 @@
 #include "corio/http/client_session.hpp"
 #include "corio/http/engine.hpp"
 #include "fetch_engine.hpp"
+#include "js_hop.hpp"
 #include "corio/detail/timer_heap.hpp"
 #include "corio/errors.hpp"
 #include "corio/event_loop.hpp"
@@ -29,23 +30,13 @@ extern "C" EMSCRIPTEN_KEEPALIVE void corio_browser_exit(int status) { emscripten
 
 namespace {
 
-// Module.corio holds the JS half: `hop(f)` runs f in a later macrotask (setImmediate in
-// Node; a MessageChannel message in a page; never setTimeout(0), clamped to 4 ms, and
-// never a microtask, which would starve rendering and I/O), and `pending`, the resolver of
+// Module.corio holds the JS half: `hop(f)` runs f in a later macrotask (Module.corioHop,
+// js_hop.hpp), and `pending`, the resolver of
 // the sleep in progress, which wake() calls. JS code may call Module.corio.wake() itself.
 EM_JS(void, corio_js_setup, (), {
     if (Module.corio) return;
-    var hop;
-    if (typeof setImmediate === 'function') {
-        hop = setImmediate;
-    } else {
-        var channel = new MessageChannel();
-        var queue = [];
-        channel.port1.onmessage = function() { queue.shift()(); };
-        hop = function(f) { queue.push(f); channel.port2.postMessage(0); };
-    }
     Module.corio = {
-        hop: hop,
+        hop: Module.corioHop,
         pending: null,
         wake: function() { if (Module.corio.pending) Module.corio.pending(); }
     };
@@ -97,7 +88,10 @@ public:
     void open(corio::EventLoop&) override {
         if (open_) throw corio::RuntimeError("this browser backend is already in use by another event loop");
         on_main_ = emscripten_is_main_runtime_thread();
-        if (on_main_) corio_js_setup();
+        if (on_main_) {
+            corio::backends::browser_detail::install_js_hop();
+            corio_js_setup();
+        }
         open_ = true;
         woken_.store(false);
         last_yield_ = now();

@@ -13,6 +13,7 @@
 #include "corio/http/client_session.hpp"
 #include "corio/http/engine.hpp"
 #include "fetch_engine.hpp"
+#include "js_hop.hpp"
 #include "corio/detail/timer_heap.hpp"
 #include "corio/errors.hpp"
 #include "corio/event_loop.hpp"
@@ -21,22 +22,13 @@
 namespace {
 
 // Module.corioPump: `now()` runs the pump at once (after a bridge entry: a call starts its
-// task as a JS async function starts its body); `soon()` in a later macrotask (setImmediate
-// in Node, a MessageChannel message in a page: never setTimeout(0) with its clamp, never a
-// microtask, which would starve rendering); a timer for the earliest deadline, kept while
+// task as a JS async function starts its body); `soon()` in a later macrotask
+// (Module.corioHop, js_hop.hpp); a timer for the earliest deadline, kept while
 // that deadline does not move, and cleared when no timer is left (an aborted long sleep
 // must not keep Node alive).
 EM_JS(void, corio_js_pump_setup, (), {
     if (Module.corioPump) return;
-    var hop;
-    if (typeof setImmediate === 'function') {
-        hop = setImmediate;
-    } else {
-        var channel = new MessageChannel();
-        var queue = [];
-        channel.port1.onmessage = function() { queue.shift()(); };
-        hop = function(f) { queue.push(f); channel.port2.postMessage(0); };
-    }
+    var hop = Module.corioHop;
     var p = { hopArmed: false, timer: null, deadline: 0 };
     var clearTimer = function() {
         if (p.timer !== null) { clearTimeout(p.timer); p.timer = null; }
@@ -87,6 +79,7 @@ public:
     const char* name() const noexcept override { return "browser"; }
     void open(corio::EventLoop&) override {
         if (open_) throw corio::RuntimeError("this backend is already in use by another event loop");
+        corio::backends::browser_detail::install_js_hop();
         corio_js_pump_setup();
         open_ = true;
     }

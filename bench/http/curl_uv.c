@@ -32,21 +32,11 @@ typedef struct {
 
 static uv_loop_t* loop;
 static CURLM* multi;
-static uv_timer_t timeout_timer, phase_timer;
+static uv_timer_t timeout_timer;
 static uv_poll_t* polls[MAX_FD]; /* by fd: made at the first POLL_IN/OUT, closed with the socket */
-static bench_args args;
 static handle_t* handles;
-static uint64_t completed;
 static int running_handles; /* in the multi */
-static int stopping;
-static int phase; /* 0 warm-up, 1 timed */
-static bench_mark mark0, mark1;
 static int checked;
-
-static bench_mark mark_now(void) {
-    bench_mark m = {(double)uv_hrtime() / 1e9, bench_self_cpu(), bench_proc_cpu(args.server_pid), completed};
-    return m;
-}
 
 static size_t on_write(char* data, size_t size, size_t n, void* userp) {
     handle_t* h = userp;
@@ -154,17 +144,6 @@ static int on_close_socket(void* clientp, curl_socket_t s) {
 static curl_socket_t on_open_socket(void* clientp, curlsocktype purpose, struct curl_sockaddr* a) {
     (void)clientp, (void)purpose;
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
-static void on_phase(uv_timer_t* t) {
-    if (phase == 0) {
-        phase = 1;
-        mark0 = mark_now();
-        uv_timer_start(t, on_phase, (uint64_t)(args.duration * 1000), 0);
-    } else {
-        mark1 = mark_now();
-        stopping = 1;
-    }
 }
 
 int main(int argc, char** argv) {

@@ -1,5 +1,6 @@
 /* What the two C clients of the HTTP benchmark (curl_uv.c, raw_uv_http.c) share: the
- * command line, the clocks, and the JSON line they print.
+ * command line, the clocks, the timed window (a warm-up, then D seconds) and the JSON line
+ * they print.
  *
  *   PROG --url URL [--concurrency N] [--duration D] [--warmup W] [--server-pid PID]
  *        [--ca-file PEM] [--expect BODY]
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <uv.h>
 
 typedef struct {
     const char* url;
@@ -93,4 +95,30 @@ static void bench_print(const char* client, const bench_args* a, bench_mark m0, 
            client, a->concurrency, secs, (unsigned long long)(m1.requests - m0.requests),
            (double)(m1.requests - m0.requests) / secs, (m1.cpu - m0.cpu) / secs, server);
     fflush(stdout);
+}
+
+/* The timed window. A client counts finished requests in `completed`, starts
+ * bench_window(loop, &args) once its requests are under way, and winds down when `stopping`
+ * is set; mark0 and mark1 are the window's ends. */
+static bench_args args;
+static uint64_t completed;
+static int stopping;
+static int phase; /* 0 warm-up, 1 timed */
+static bench_mark mark0, mark1;
+static uv_timer_t phase_timer;
+
+static bench_mark mark_now(void) {
+    bench_mark m = {(double)uv_hrtime() / 1e9, bench_self_cpu(), bench_proc_cpu(args.server_pid), completed};
+    return m;
+}
+
+static void on_phase(uv_timer_t* t) {
+    if (phase == 0) {
+        phase = 1;
+        mark0 = mark_now();
+        uv_timer_start(t, on_phase, (uint64_t)(args.duration * 1000), 0);
+    } else {
+        mark1 = mark_now();
+        stopping = 1;
+    }
 }

@@ -31,24 +31,15 @@ typedef struct {
 } conn_t;
 
 static uv_loop_t* loop;
-static bench_args args;
 static conn_t* conns;
 static char request[1024];
 static size_t request_len;
 static char shared[64 * 1024];
-static uint64_t completed;
-static int stopping, n_closed, checked, phase;
-static uv_timer_t phase_timer;
-static bench_mark mark0, mark1;
+static int n_closed, checked;
 
 static void die(const char* what, int rc) {
     fprintf(stderr, "raw_uv_http: %s: %s\n", what, uv_strerror(rc));
     exit(1);
-}
-
-static bench_mark mark_now(void) {
-    bench_mark m = {(double)uv_hrtime() / 1e9, bench_self_cpu(), bench_proc_cpu(args.server_pid), completed};
-    return m;
 }
 
 static void on_closed(uv_handle_t* h) {
@@ -154,17 +145,6 @@ static void on_connect(uv_connect_t* req, int status) {
     int rc = uv_read_start((uv_stream_t*)&c->tcp, on_alloc, on_read);
     if (rc) die("read_start", rc);
     send_request(c);
-}
-
-static void on_phase(uv_timer_t* t) {
-    if (phase == 0) {
-        phase = 1;
-        mark0 = mark_now();
-        uv_timer_start(t, on_phase, (uint64_t)(args.duration * 1000), 0);
-    } else {
-        mark1 = mark_now();
-        stopping = 1;
-    }
 }
 
 int main(int argc, char** argv) {

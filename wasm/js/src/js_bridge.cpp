@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <unordered_map>
@@ -186,7 +187,7 @@ EM_JS(void, corio_js_reject_cancelled, (int id, const char* message), {
 });
 EM_JS(void, corio_js_then, (EM_VAL p, int id), { Module.corioBridge.then(Emval.toValue(p), id); });
 EM_JS(EM_VAL, corio_js_error, (const char* name, const char* message, const char* cpp_type), {
-    return Emval.toHandle(Module.corioBridge.error(UTF8ToString(name), UTF8ToString(message), cpp_type ? UTF8ToString(cpp_type) : ''));
+    return Emval.toHandle(Module.corioBridge.error(UTF8ToString(name), UTF8ToString(message), cpp_type ? UTF8ToString(cpp_type) : String()));
 });
 EM_JS(EM_VAL, corio_js_describe, (EM_VAL v), { return Emval.toHandle(Module.corioBridge.describe(Emval.toValue(v))); });
 // f.apply(undefined, args), String(v): a JS exception comes back as a value with *failed set.
@@ -271,17 +272,24 @@ val to_js_error(const std::exception_ptr& e) {
     }
 }
 
-// A call's task is done (also when it was cancelled before its first step): settle its Promise.
-void finish_call(int id, const Task<val>& t) {
-    calls().erase(id);
+// Rejects call `id` if its task was cancelled or failed; false if it has a value.
+template <class T>
+bool rejected(int id, const Task<T>& t, const char* cancelled_message) {
     if (t.cancelled()) {
-        corio_js_reject_cancelled(id, "the C++ task was cancelled");
-        return;
+        corio_js_reject_cancelled(id, cancelled_message);
+        return true;
     }
     if (std::exception_ptr e = t.exception()) {
         corio_js_reject(id, to_js_error(e).as_handle());
-        return;
+        return true;
     }
+    return false;
+}
+
+// A call's task is done (also when it was cancelled before its first step): settle its Promise.
+void finish_call(int id, const Task<val>& t) {
+    calls().erase(id);
+    if (rejected(id, t, "the C++ task was cancelled")) return;
     val v = t.result();
     corio_js_resolve(id, v.as_handle());
 }
@@ -300,14 +308,15 @@ Coro<T> fail_with(std::exception_ptr e) {
 }
 Coro<> nothing() { co_return; }
 
-Coro<val> run_step(int gen_id, int op) {
+// A step's value; empty: the generator is done (finished, closed, or never there).
+Coro<std::optional<val>> run_step(int gen_id, int op) {
     auto it = generators().find(gen_id);
-    if (it == generators().end()) co_return val::undefined();  // closed or finished: done
+    if (it == generators().end()) co_return std::nullopt;
     detail::GeneratorExport::Handle h = it->second;  // a copy: the entry may go meanwhile
     if (op == 1) {
         generators().erase(it);
         co_await h.close();
-        co_return val::undefined();
+        co_return std::nullopt;
     }
     std::optional<val> v;
     try {
@@ -316,31 +325,19 @@ Coro<val> run_step(int gen_id, int op) {
         generators().erase(gen_id);
         throw;
     }
-    if (!v) {
-        generators().erase(gen_id);
-        co_return val::undefined();
-    }
-    val res = val::array();
-    res.call<void>("push", std::move(*v));
-    co_return res;  // [value]: not done
+    if (!v) generators().erase(gen_id);
+    co_return v;
 }
 
-void finish_step(int call_id, const Task<val>& t) {
+void finish_step(int call_id, const Task<std::optional<val>>& t) {
     --g_steps;
-    if (t.cancelled()) {
-        corio_js_reject_cancelled(call_id, "the C++ generator's step was cancelled");
-        return;
-    }
-    if (std::exception_ptr e = t.exception()) {
-        corio_js_reject(call_id, to_js_error(e).as_handle());
-        return;
-    }
-    val r = t.result();
-    if (r.isUndefined()) {
-        corio_js_resolve_step(call_id, r.as_handle(), 1);
+    if (rejected(call_id, t, "the C++ generator's step was cancelled")) return;
+    std::optional<val> v = t.result();
+    if (v) {
+        corio_js_resolve_step(call_id, v->as_handle(), 0);
     } else {
-        val v = r[0];
-        corio_js_resolve_step(call_id, v.as_handle(), 0);
+        val u = val::undefined();
+        corio_js_resolve_step(call_id, u.as_handle(), 1);
     }
 }
 
@@ -427,8 +424,8 @@ EMSCRIPTEN_KEEPALIVE void corio_js_gen_start(int index, int gen_id, EM_VAL args_
 // op 0: next(), op 1: return(). The JS side never has two steps of one generator in flight.
 EMSCRIPTEN_KEEPALIVE void corio_js_gen_step(int gen_id, int op, int call_id) {
     ++g_steps;
-    Task<val> t = js::loop().create_task(run_step(gen_id, op));
-    t.add_done_callback([call_id](const Task<val>& done) { finish_step(call_id, done); });
+    Task<std::optional<val>> t = js::loop().create_task(run_step(gen_id, op));
+    t.add_done_callback([call_id](const Task<std::optional<val>>& done) { finish_step(call_id, done); });
 }
 
 // The JS iterator was garbage-collected: the generator goes with it (its frame destroyed,
